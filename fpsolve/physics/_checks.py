@@ -30,7 +30,7 @@ def in_range(name: str, value, lo=-math.inf, hi=math.inf, *, lo_open=False, hi_o
     ok = (arr > lo if lo_open else arr >= lo) & (arr < hi if hi_open else arr <= hi)
     if not np.all(ok):
         left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
+        right = ")" if hi_open or hi == math.inf else "]"
         bad = arr[~ok] if arr.ndim else arr
         raise ValueError(
             f"{name} = {_show(bad if arr.ndim else value)} is outside the allowed range "

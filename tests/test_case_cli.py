@@ -1,0 +1,135 @@
+"""Case files, the physics report and the ``fpsolve`` command."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fpsolve import CaseError, load_case
+from fpsolve.case import parse_case
+from fpsolve.cli import main
+from fpsolve.report import physics_report
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+GOOD = """
+[units]
+system = "code"
+[particle]
+momentum = [10.0, 100.0]
+ultrarelativistic = true
+[turbulence]
+s = 1.6666666666666667
+cross_helicity = 0.5
+alfven_speed = 0.01
+mean_free_path = 0.01
+p_ref = 100.0
+"""
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.toml")), ids=lambda p: p.name)
+def test_bundled_cases_report(path, capsys):
+    """Every bundled case loads and its report prints one table per momentum, with finite numbers."""
+    assert main(["report", str(path)]) == 0
+    out = capsys.readouterr().out
+    case = load_case(path)
+    assert out.count("quantity") == len(case.momenta())
+    assert "nan" not in out
+
+
+def test_report_rows_are_the_physics():
+    case = parse_case(GOOD, "good.toml")
+    rows = physics_report(case)
+    kzz = [r for r in rows if r.quantity == "kappa_zz"]
+    assert len(kzz) == 2
+    # the quadrature row is Eq. (9) with the Eq. (27) coefficients: ~14% below Eq. (30) at eps = 1e-2 (ERRATA §4)
+    assert kzz[1].rel_diff == pytest.approx(-0.1417, abs=5e-4)
+    u = next(r for r in rows if r.quantity.startswith("U ="))
+    assert u.closed == pytest.approx(0.5 * 0.01)
+
+
+def test_override_changes_a_key():
+    case = parse_case(GOOD, "good.toml", ["turbulence.cross_helicity=-0.2", "particle.momentum=[5.0]"])
+    assert case.get("turbulence", "cross_helicity") == -0.2
+    np.testing.assert_array_equal(case.momenta(), [5.0])
+
+
+BAD = [
+    ("[turbulence]\ns = 2.5", "[turbulence] s = 2.5: out of range; allowed: [1, 2)"),
+    ("[turbulence]\ncross_helicity = 1.5", "[turbulence] cross_helicity = 1.5: out of range; allowed: [-1, 1]"),
+    ("[turbulence]\nsigma_f = -2.0", "[turbulence] sigma_f = -2.0: out of range; allowed: [-1, 1]"),
+    ("[turbulence]\nalfven_speed = 1.0", "[turbulence] alfven_speed = 1.0: out of range; allowed: [0, 1) c"),
+    ("[turbulence]\nmean_free_path = nan", "[turbulence] mean_free_path = nan: not a finite number"),
+    ("[turbulence]\nmean_free_path = -0.01", "[turbulence] mean_free_path = -0.01: out of range; allowed: > 0 L"),
+    ("[turbulence]\nspectral_index = 1.5", "[turbulence] unknown key 'spectral_index'"),
+    ("[turbulance]\ns = 1.5", "unknown section [turbulance] (did you mean 'turbulence'?)"),
+    ("[turbulence]\ncross_helicty = 0.1", "(did you mean 'cross_helicity'?)"),
+    ("[turbulence]\ns = \"five thirds\"", "[turbulence] s = 'five thirds': not a number"),
+    ("[turbulence]\nform = \"linearr\"", "unknown choice (did you mean 'linear'?)"),
+    ("[particle]\nmomentum = []", "[particle] momentum = []: empty list"),
+    ("[particle]\nmomentum = [1.0, -2.0]", "[particle] momentum = [1.0, -2.0]: out of range; allowed: > 0 m c"),
+    ("[particle]\nultrarelativistic = 1", "[particle] ultrarelativistic = 1: not a boolean"),
+    ("[turbulence]\ns = 1.5\n[turbulence]", "TOML syntax error"),
+    ("[units]\nsystem = \"physical\"", "[particle] momentum is not used with [units] system = 'physical'"),
+    ("[turbulence]\nb0_ug = 3.0", "[turbulence] b0_ug is not used with [units] system = 'code'"),
+]
+
+
+@pytest.mark.parametrize("patch, message", BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_case_one_line_error(tmp_path, patch, message):
+    """Each defect gives one line naming the file, the key, the value and what is allowed."""
+    text = GOOD
+    section = patch.split("]")[0] + "]"
+    # replace (or append) the patched key in the base case
+    lines = [ln for ln in text.splitlines()
+             if not any(ln.startswith(k.split("=")[0].strip() + " ") for k in patch.splitlines()[1:] if "=" in k)]
+    text = "\n".join(lines).replace(section, patch, 1) if section in text else text + "\n" + patch
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(str(path)) and message in msg
+
+
+def test_eps_above_one_is_refused(tmp_path):
+    path = tmp_path / "slow.toml"
+    path.write_text(GOOD.replace("ultrarelativistic = true", "ultrarelativistic = false")
+                    .replace("[10.0, 100.0]", "[0.005]"))
+    with pytest.raises(CaseError, match=r"\[particle\] momentum: eps = V_A/v\(p\) = .*\[0, 1\) \(V_A must stay below v\)"):
+        load_case(path)
+
+
+def test_unreadable_and_binary_files(tmp_path):
+    with pytest.raises(CaseError, match="cannot read case file"):
+        load_case(tmp_path / "missing.toml")
+    binary = tmp_path / "garbage.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x01" * 10)
+    with pytest.raises(CaseError, match="not a UTF-8 text file"):
+        load_case(binary)
+
+
+def test_cli_exit_status_and_message(tmp_path):
+    """Bad input: exit status 2, one line on stderr, no traceback (the installed console script)."""
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace("s = 1.6666666666666667", "s = 2.5"))
+    proc = subprocess.run([sys.executable, "-m", "fpsolve.cli", "report", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert f"{path}: [turbulence] s = 2.5: out of range; allowed: [1, 2)" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "fpsolve.cli", "report", str(CASES / "compton_getting.toml"),
+                           "turbulence.s=7"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "[turbulence] s = 7: out of range" in proc.stderr
+
+
+def test_readme_case_table_is_current():
+    """The README's case-format table is generated from the schema (scripts/case_keys.py)."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        from case_keys import table
+    finally:
+        sys.path.pop(0)
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- case-keys:begin -->\n")[1].split("\n<!-- case-keys:end -->")[0]
+    assert block == table()
