@@ -1,0 +1,132 @@
+r"""Tensor finite-volume grid in (z, mu, p).
+
+* ``z``: cell edges (uniform or given); ``None`` for the z-independent (homogeneous) mode.
+  Each z cell carries two unknowns per (mu, p): the cell mean ``a`` and the half-slope ``b``
+  of the linear-discontinuous representation ``f = a + b xi``, ``xi = 2(z - z_i)/h_i``.
+* ``mu``: edges spanning exactly [-1, 1] with ``mu = 0`` an edge (the streaming direction is
+  constant in every cell); uniform, or graded near ``mu = 0`` so that cells are uniform in
+  ``|mu|^{2-s}`` there (where ``g ∝ |mu|^{2-s} sgn mu`` is not smooth).
+* ``p``: log-spaced or given edges.  The conserved density is ``N = int dz int dmu int p^2 dp f``:
+  cell volumes are ``h_i * dmu_j * V_k`` with ``V_k = (p_{k+1/2}^3 - p_{k-1/2}^3)/3``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Grid", "uniform_edges", "graded_mu_edges", "log_edges"]
+
+
+def uniform_edges(lo: float, hi: float, n: int) -> np.ndarray:
+    return np.linspace(lo, hi, n + 1)
+
+
+def log_edges(lo: float, hi: float, n: int) -> np.ndarray:
+    return np.geomspace(lo, hi, n + 1)
+
+
+def graded_mu_edges(n: int, eta: float) -> np.ndarray:
+    """``n`` (even) mu cells, uniform in ``|mu|^eta`` near 0, smoothly widening towards |mu| = 1.
+
+    Half-grid map of ``u`` uniform in [0, 1]: ``mu = u^k`` (``k = 1/eta``) for ``u < 1/2``, then
+    the quadratic that continues it with matching value and slope (C^1) to ``mu(1) = 1``.
+    ``eta >= 1`` gives the uniform grid.
+    """
+    if n % 2:
+        raise ValueError(f"mu cells = {n} is not allowed; allowed: an even number (mu = 0 must be an edge)")
+    u = np.linspace(0.0, 1.0, n // 2 + 1)
+    if eta >= 1.0:
+        half = u
+    else:
+        k, u0 = 1.0 / eta, 0.5
+        a, b = u0**k, k * u0 ** (k - 1)
+        c = (1.0 - a - b * (1.0 - u0)) / (1.0 - u0) ** 2
+        half = np.where(u < u0, u**k, a + b * (u - u0) + c * (u - u0) ** 2)
+        half[-1] = 1.0
+    return np.concatenate([-half[::-1], half[1:]])
+
+
+def _check_edges(name, e, lo=None, hi=None):
+    e = np.asarray(e, dtype=float)
+    if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)):
+        raise ValueError(f"{name} edges must be a finite 1-D array of at least 2 values")
+    if not np.all(np.diff(e) > 0):
+        raise ValueError(f"{name} edges are not strictly increasing")
+    if lo is not None and (e[0] != lo or e[-1] != hi):
+        raise ValueError(f"{name} edges span [{e[0]:g}, {e[-1]:g}]; allowed: exactly [{lo:g}, {hi:g}]")
+    return e
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Edges in z (or None), mu and p; derived centres, widths and volumes."""
+
+    z_edges: np.ndarray | None
+    mu_edges: np.ndarray
+    p_edges: np.ndarray
+
+    def __post_init__(self):
+        if self.z_edges is not None:
+            object.__setattr__(self, "z_edges", _check_edges("z", self.z_edges))
+        mu = _check_edges("mu", self.mu_edges, -1.0, 1.0)
+        if not np.any(mu == 0.0):
+            raise ValueError("mu edges must contain 0 (the streaming direction must be constant in every cell)")
+        object.__setattr__(self, "mu_edges", mu)
+        p = _check_edges("p", self.p_edges)
+        if p[0] <= 0:
+            raise ValueError(f"p edges start at {p[0]:g}; allowed: > 0")
+        object.__setattr__(self, "p_edges", p)
+
+    # sizes
+    @property
+    def homogeneous(self) -> bool:
+        return self.z_edges is None
+
+    @property
+    def nz(self) -> int:
+        return 0 if self.z_edges is None else self.z_edges.size - 1
+
+    @property
+    def nmu(self) -> int:
+        return self.mu_edges.size - 1
+
+    @property
+    def np_(self) -> int:
+        return self.p_edges.size - 1
+
+    @property
+    def shape(self) -> tuple:
+        """Shape of the unknown array: ``(np, nz, nmu, 2)`` or ``(np, nmu)`` when homogeneous."""
+        return (self.np_, self.nmu) if self.homogeneous else (self.np_, self.nz, self.nmu, 2)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    # centres and widths
+    @property
+    def z(self):
+        return None if self.z_edges is None else 0.5 * (self.z_edges[1:] + self.z_edges[:-1])
+
+    @property
+    def dz(self):
+        return None if self.z_edges is None else np.diff(self.z_edges)
+
+    @property
+    def mu(self):
+        return 0.5 * (self.mu_edges[1:] + self.mu_edges[:-1])
+
+    @property
+    def dmu(self):
+        return np.diff(self.mu_edges)
+
+    @property
+    def p(self):
+        """Cell momenta: geometric centres ``sqrt(p_- p_+)`` (exact centres of log cells)."""
+        return np.sqrt(self.p_edges[1:] * self.p_edges[:-1])
+
+    @property
+    def p_volume(self):
+        """``V_k = int p^2 dp`` over each momentum cell."""
+        return np.diff(self.p_edges**3) / 3.0

@@ -1,0 +1,130 @@
+"""Numba kernels: plain arrays in, counts and filled CSR arrays out.
+
+The only module that imports numba.  Validation happens before the calls; the kernels raise
+nothing.  ``tests/twins.py`` holds a slow numpy/scipy twin of each kernel for the tests.
+
+Unknown ordering (z problems): ``idx = ((k*nz + i)*nmu + j)*2 + d`` — momentum cell ``k``
+slowest, then z cell ``i``, pitch cell ``j``, and the linear-discontinuous mode ``d``
+(0 = cell mean ``a``, 1 = half-slope ``b``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# z-boundary codes
+ESCAPE, PERIODIC, MIRROR = 0, 1, 2
+MAX_ROW = 32  # entries of one row before merging (L row <= 9, streaming <= 4)
+
+
+@njit(cache=True, inline="always")
+def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right_bc, mirror, cols, vals):
+    """Entries of one row of the z-problem matrix, merged and sorted by column; returns their count."""
+    d = row % 2
+    rest = row // 2
+    j = rest % nmu
+    rest //= nmu
+    i = rest % nz
+    k = rest // nz
+    n = 0
+    # (mu, p) operator acting within the same z cell and mode, scaled by the mode's z mass
+    m = mass[i, d]
+    r = k * nmu + j
+    for q in range(l_indptr[r], l_indptr[r + 1]):
+        c = l_indices[q]
+        kk = c // nmu
+        jj = c - kk * nmu
+        cols[n] = ((kk * nz + i) * nmu + jj) * 2 + d
+        vals[n] = l_data[q] * m
+        n += 1
+    # upwind linear-discontinuous streaming, s = v mu dmu V
+    s = stream[k, j]
+    base = (k * nz + i) * nmu
+    own = (base + j) * 2
+    if s > 0.0:
+        # d=0: s [(a+b)_i - fhat_{i-1/2}];  d=1: s [-a_i + b_i + fhat_{i-1/2}];  fhat = a+b upwind
+        if d == 0:
+            cols[n] = own; vals[n] = s; n += 1
+            cols[n] = own + 1; vals[n] = s; n += 1
+            sign = -1.0
+        else:
+            cols[n] = own; vals[n] = -s; n += 1
+            cols[n] = own + 1; vals[n] = s; n += 1
+            sign = 1.0
+        if i > 0:
+            nb = ((k * nz + i - 1) * nmu + j) * 2
+            cols[n] = nb; vals[n] = sign * s; n += 1
+            cols[n] = nb + 1; vals[n] = sign * s; n += 1
+        elif left_bc == PERIODIC:
+            nb = ((k * nz + nz - 1) * nmu + j) * 2
+            cols[n] = nb; vals[n] = sign * s; n += 1
+            cols[n] = nb + 1; vals[n] = sign * s; n += 1
+        elif left_bc == MIRROR:
+            # f(z_min, mu) = f(z_min, -mu): the outgoing face value a - b of the mirrored cell
+            nb = (base + mirror[j]) * 2
+            cols[n] = nb; vals[n] = sign * s; n += 1
+            cols[n] = nb + 1; vals[n] = -sign * s; n += 1
+    elif s < 0.0:
+        # d=0: s [fhat_{i+1/2} - (a-b)_i];  d=1: s [fhat_{i+1/2} - a_i - b_i];  fhat = a-b upwind
+        if d == 0:
+            cols[n] = own; vals[n] = -s; n += 1
+            cols[n] = own + 1; vals[n] = s; n += 1
+        else:
+            cols[n] = own; vals[n] = -s; n += 1
+            cols[n] = own + 1; vals[n] = -s; n += 1
+        nb = -1
+        if i < nz - 1:
+            nb = ((k * nz + i + 1) * nmu + j) * 2
+        elif right_bc == PERIODIC:
+            nb = ((k * nz) * nmu + j) * 2
+        if nb >= 0:
+            cols[n] = nb; vals[n] = s; n += 1
+            cols[n] = nb + 1; vals[n] = -s; n += 1
+    # insertion sort by column and merge duplicates
+    for a in range(1, n):
+        cc = cols[a]
+        vv = vals[a]
+        b = a - 1
+        while b >= 0 and cols[b] > cc:
+            cols[b + 1] = cols[b]
+            vals[b + 1] = vals[b]
+            b -= 1
+        cols[b + 1] = cc
+        vals[b + 1] = vv
+    out = 0
+    for a in range(n):
+        if out > 0 and cols[out - 1] == cols[a]:
+            vals[out - 1] += vals[a]
+        else:
+            cols[out] = cols[a]
+            vals[out] = vals[a]
+            out += 1
+    return out
+
+
+@njit(cache=True, parallel=True)
+def count_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror):
+    """Pass 1: number of stored entries of every row of the z-problem matrix."""
+    nrow = nk * nz * nmu * 2
+    counts = np.zeros(nrow + 1, dtype=np.int64)
+    for row in prange(nrow):
+        cols = np.empty(MAX_ROW, dtype=np.int64)
+        vals = np.empty(MAX_ROW, dtype=np.float64)
+        counts[row + 1] = _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right_bc,
+                               mirror, cols, vals)
+    return counts
+
+
+@njit(cache=True, parallel=True)
+def fill_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror,
+                   indptr, indices, data):
+    """Pass 2: fill ``indices`` and ``data`` at the offsets ``indptr`` (the cumulated counts)."""
+    nrow = nk * nz * nmu * 2
+    for row in prange(nrow):
+        cols = np.empty(MAX_ROW, dtype=np.int64)
+        vals = np.empty(MAX_ROW, dtype=np.float64)
+        n = _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right_bc, mirror, cols, vals)
+        start = indptr[row]
+        for a in range(n):
+            indices[start + a] = cols[a]
+            data[start + a] = vals[a]

@@ -1,0 +1,264 @@
+r"""The steady problem as an affine operator ``A f = b`` (finite volumes, integrated form).
+
+Equation (paper Eqs. 3, 4), all terms on the left:
+
+.. math::
+    v\mu\partial_z f - \partial_\mu(D_{\mu\mu}\partial_\mu f + D_{\mu p}\partial_p f)
+    - p^{-2}\partial_p\big(p^2[D_{\mu p}\partial_\mu f + D_{pp}\partial_p f + b(p) f]\big)
+    + f/T_c = S,
+
+with ``b = |p_dot| >= 0`` the continuous loss rate (Eq. 4 with the sign of Eqs. 52-53) and
+``T_c`` the catastrophic loss time.  Each row is the equation integrated over its cell
+(``dz * dmu * p^2 dp``) — times ``xi`` for the slope rows of the linear-discontinuous z
+representation — so that summing the mean rows gives the particle balance exactly:
+``sum(b) = escape through the z ends + outflow at p_min (+ p_max) + catastrophic losses``.
+
+Boundaries: z — free escape (no inflow), periodic, or a mirror at ``z_min`` (f(z_min, mu) =
+f(z_min, -mu)); mu — no flux through mu = +-1 (``D_mumu`` vanishes there anyway); p — the loss
+flux is upwind from above with no inflow at ``p_max`` and free outflow at ``p_min``; the
+diffusive p flux is zero at both ends (``"zero_flux"``) or uses f = 0 beyond them
+(``"zero_value"``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import erf
+
+from . import kernels
+from .face_coefficients import FaceCoefficients, face_coefficients
+from .grid import Grid
+
+__all__ = ["Physics", "SteadyProblem", "mu_p_operator", "source_vector", "build_problem", "Source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    r"""``S(z, p) = amplitude * shape(z) * (p/p0)^{-q}`` with a unit-integral shape.
+
+    kind: ``"uniform"`` (S_z = 1/length, or 1 for homogeneous problems), ``"layer"``
+    (Theta(z_u - |z|), not normalised: S_z = 1 inside, as Eq. 60), ``"point"`` (delta(z - z_i),
+    deposited so that the injected number is exact), ``"gaussian"`` (centre, sigma, unit integral).
+    """
+
+    kind: str = "uniform"
+    amplitude: float = 1.0
+    q: float = 4.0
+    p0: float = 1.0
+    centre: float = 0.0
+    width: float = 0.0  # z_u for layers, sigma for Gaussians
+
+
+@dataclass(frozen=True)
+class Physics:
+    """Everything the operator needs besides the grid: coefficient set, losses, source, boundaries."""
+
+    model: object
+    source: Source
+    loss_rate: Callable | None = None  # b(p) = |p_dot| >= 0
+    tau_c: float = np.inf  # catastrophic loss time
+    z_left: str = "escape"  # escape | periodic | mirror
+    z_right: str = "escape"  # escape | periodic
+    p_diffusion_bc: str = "zero_flux"  # zero_flux | zero_value
+
+
+@dataclass(frozen=True)
+class SteadyProblem:
+    """``A f = b`` with the diagonal mass (cell volumes; 1/3 for slope rows) and what made it."""
+
+    grid: Grid
+    physics: Physics
+    A: sp.csr_matrix
+    b: np.ndarray
+    mass: np.ndarray
+    coefficients: FaceCoefficients
+    l_mu_p: sp.csr_matrix
+    timings: dict = field(default_factory=dict)
+
+    def residual(self, f):
+        return self.A @ f - self.b
+
+
+def _central(x, lo_idx, hi_idx):
+    """Index pairs and spacing of central differences (one-sided at the ends) along an axis."""
+    return lo_idx, hi_idx, x[hi_idx] - x[lo_idx]
+
+
+def mu_p_operator(grid: Grid, physics: Physics, fc: FaceCoefficients) -> sp.csr_matrix:
+    """The (mu, p) part of A per unit z mass: rows/cols ``k*nmu + j``, integrated over dmu p^2 dp."""
+    nk, nm = grid.np_, grid.nmu
+    mu, dmu = grid.mu, grid.dmu
+    p, pe, vol = grid.p, grid.p_edges, grid.p_volume
+    idx = np.arange(nk * nm).reshape(nk, nm)
+    rows, cols, vals = [], [], []
+
+    def add(r, c, v):
+        r, c, v = np.broadcast_arrays(r, c, v)
+        rows.append(r.ravel()); cols.append(c.ravel()); vals.append(v.ravel())
+
+    # --- pitch-angle faces: Phi = G (f_{j+1} - f_j) + C (df/dp)_face; row j: -V Phi, row j+1: +V Phi
+    left, right = idx[:, :-1], idx[:, 1:]
+    vk = vol[:, None]
+    g = fc.g_mu * vk
+    for sign, r in ((-1.0, left), (1.0, right)):
+        add(r, right, sign * g)
+        add(r, left, -sign * g)
+    # d/dp at the face: mean of the central differences of the two cells (one-sided at p ends)
+    if nk > 1:
+        k = np.arange(nk)
+        lo, hi = np.maximum(k - 1, 0), np.minimum(k + 1, nk - 1)
+        c = 0.5 * fc.c_mu * vk / (p[hi] - p[lo])[:, None]
+        for sign, r in ((-1.0, left), (1.0, right)):
+            for cell in (left, right):
+                j_of = cell % nm
+                add(r, hi[:, None] * nm + j_of, sign * c)
+                add(r, lo[:, None] * nm + j_of, -sign * c)
+
+    # --- momentum faces (interior q+1/2 between cells q and q+1):
+    # Psi = p^2 [Dpp (f_{q+1}-f_q)/dp + Dmup (df/dmu)_face + b f_{q+1}];  row q: -dmu Psi, row q+1: +dmu Psi
+    if nk > 1:
+        pf = pe[1:-1]
+        p2 = pf**2
+        dpp = fc.dpp_pf[1:-1]  # (nk-1, nm)
+        dmup = fc.dmup_pf[1:-1]
+        lower, upper = idx[:-1], idx[1:]
+        w = dmu[None, :] * p2[:, None]
+        gpp = w * dpp / (p[1:] - p[:-1])[:, None]
+        for sign, r in ((-1.0, lower), (1.0, upper)):
+            add(r, upper, sign * gpp)
+            add(r, lower, -sign * gpp)
+        j = np.arange(nm)
+        jlo, jhi = np.maximum(j - 1, 0), np.minimum(j + 1, nm - 1)
+        dm = mu[jhi] - mu[jlo]
+        cm = w * dmup / dm[None, :] * 0.5
+        for sign, r in ((-1.0, lower), (1.0, upper)):
+            for cell in (lower, upper):
+                kk = cell // nm
+                add(r, kk * nm + jhi[None, :], sign * cm)
+                add(r, kk * nm + jlo[None, :], -sign * cm)
+        if physics.loss_rate is not None:
+            bl = w * np.asarray(physics.loss_rate(pf), dtype=float)[:, None]
+            add(lower, upper, -bl)
+            add(upper, upper, bl)
+    # boundary momentum faces
+    if physics.loss_rate is not None:  # outflow at p_min, upwind cell 0; no inflow at p_max
+        b0 = dmu * pe[0] ** 2 * float(np.asarray(physics.loss_rate(pe[0])))
+        add(idx[0], idx[0], b0)
+    if physics.p_diffusion_bc == "zero_value":
+        for kb, pedge, dist in ((0, pe[0], p[0] - pe[0]), (nk - 1, pe[-1], pe[-1] - p[-1])):
+            face = 0 if kb == 0 else nk
+            add(idx[kb], idx[kb], dmu * pedge**2 * fc.dpp_pf[face] / dist)
+    # catastrophic losses
+    if np.isfinite(physics.tau_c):
+        add(idx, idx, dmu[None, :] * vol[:, None] / physics.tau_c)
+    n = nk * nm
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+
+
+def _p_integral(src: Source, pe):
+    """``int p^2 (p/p0)^-q dp`` over each momentum cell, exact."""
+    a = 3.0 - src.q
+    if abs(a) < 1e-12:
+        return src.p0**3 * np.diff(np.log(pe))
+    return src.p0**src.q * np.diff(pe**a) / a
+
+
+def _z_moments(src: Source, ze, length):
+    """Integrals of S_z over each z cell against 1 and xi = 2(z - z_i)/h: arrays (nz, 2)."""
+    zc, h = 0.5 * (ze[1:] + ze[:-1]), np.diff(ze)
+    m = np.zeros((zc.size, 2))
+    if src.kind == "uniform":
+        m[:, 0] = h / length
+    elif src.kind == "layer":
+        a = np.clip(ze[:-1], -src.width, src.width)
+        b = np.clip(ze[1:], -src.width, src.width)
+        m[:, 0] = b - a
+        m[:, 1] = ((b - zc) ** 2 - (a - zc) ** 2) / h
+    elif src.kind == "gaussian":
+        s2 = np.sqrt(2.0) * src.width
+        ea, eb = erf((ze[:-1] - src.centre) / s2), erf((ze[1:] - src.centre) / s2)
+        ga = np.exp(-((ze[:-1] - src.centre) ** 2) / (2 * src.width**2)) / np.sqrt(2 * np.pi)
+        gb = np.exp(-((ze[1:] - src.centre) ** 2) / (2 * src.width**2)) / np.sqrt(2 * np.pi)
+        m[:, 0] = 0.5 * (eb - ea)
+        m[:, 1] = (2.0 / h) * (-src.width * (gb - ga) + (src.centre - zc) * m[:, 0])
+    elif src.kind == "point":
+        inside = np.flatnonzero((ze[:-1] <= src.centre) & (src.centre <= ze[1:]))
+        share = 1.0 / inside.size  # a point on an edge is split between the two cells
+        for i in inside:
+            m[i, 0] += share
+            m[i, 1] += share * 2.0 * (src.centre - zc[i]) / h[i]
+    else:
+        raise ValueError(f"source kind = {src.kind!r} is not allowed; allowed: uniform, layer, point, gaussian")
+    return m
+
+
+def source_vector(grid: Grid, src: Source) -> np.ndarray:
+    """Right-hand side: the source integrated over each cell (and against xi for slope rows)."""
+    sp_ = src.amplitude * _p_integral(src, grid.p_edges)  # (nk,)
+    if grid.homogeneous:
+        return (sp_[:, None] * grid.dmu[None, :]).ravel()
+    ze = grid.z_edges
+    zm = _z_moments(src, ze, ze[-1] - ze[0])  # (nz, 2)
+    return (sp_[:, None, None, None] * zm[None, :, None, :] * grid.dmu[None, None, :, None]).ravel()
+
+
+_BC = {"escape": kernels.ESCAPE, "periodic": kernels.PERIODIC, "mirror": kernels.MIRROR}
+
+
+def z_mass(grid: Grid) -> np.ndarray:
+    """z mass of the two linear-discontinuous modes, (nz, 2): h and h/3."""
+    h = grid.dz
+    return np.stack([h, h / 3.0], axis=1)
+
+
+def streaming_coefficients(grid: Grid, physics: Physics) -> np.ndarray:
+    """``v(p_k) mu_j dmu_j V_k``, (np, nmu)."""
+    v = np.asarray(physics.model.velocity(grid.p), dtype=float)
+    return (v * grid.p_volume)[:, None] * (grid.mu * grid.dmu)[None, :]
+
+
+def assemble_z_problem(l_mu_p: sp.csr_matrix, grid: Grid, physics: Physics) -> sp.csr_matrix:
+    """Full z-problem matrix by the numba kernels: count, cumulate, fill (CSR, sorted, merged)."""
+    nk, nz, nm = grid.np_, grid.nz, grid.nmu
+    mirror = np.arange(nm)[::-1].copy()
+    args = (l_mu_p.indptr.astype(np.int64), l_mu_p.indices.astype(np.int64), l_mu_p.data,
+            nk, nz, nm, z_mass(grid), streaming_coefficients(grid, physics),
+            _BC[physics.z_left], _BC[physics.z_right], mirror)
+    counts = kernels.count_z_problem(*args)
+    indptr = np.cumsum(counts)
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    data = np.empty(indptr[-1], dtype=np.float64)
+    kernels.fill_z_problem(*args, indptr, indices, data)
+    n = nk * nz * nm * 2
+    idx_dtype = np.int32 if indptr[-1] < 2**31 else np.int64
+    return sp.csr_matrix((data, indices.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, n))
+
+
+def mass_vector(grid: Grid) -> np.ndarray:
+    """Cell volumes per unknown (h/3 for slope modes): the mass of the pseudo-time march."""
+    dv = grid.p_volume[:, None] * grid.dmu[None, :]
+    if grid.homogeneous:
+        return dv.ravel()
+    return (dv[:, None, :, None] * z_mass(grid)[None, :, None, :]).ravel()
+
+
+def build_problem(grid: Grid, physics: Physics) -> SteadyProblem:
+    """Grid + physics -> ``SteadyProblem`` (face coefficients, (mu,p) operator, z assembly, source)."""
+    import time
+
+    if physics.z_left == "mirror":
+        if not np.allclose(grid.mu_edges, -grid.mu_edges[::-1], rtol=0, atol=1e-15):
+            raise ValueError("z_left = 'mirror' needs a mu grid symmetric about 0")
+    t0 = time.perf_counter()
+    fc = face_coefficients(physics.model, grid)
+    t1 = time.perf_counter()
+    l_mu_p = mu_p_operator(grid, physics, fc)
+    t2 = time.perf_counter()
+    A = l_mu_p if grid.homogeneous else assemble_z_problem(l_mu_p, grid, physics)
+    t3 = time.perf_counter()
+    b = source_vector(grid, physics.source)
+    timings = {"coefficients_s": t1 - t0, "mu_p_operator_s": t2 - t1, "assembly_s": t3 - t2}
+    return SteadyProblem(grid, physics, A.tocsr(), b, mass_vector(grid), fc, l_mu_p, timings)
