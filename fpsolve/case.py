@@ -83,12 +83,64 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "alfven_speed_kms": Key("float", None, "km/s", "> 0",
                                 "V_A (physical); default from B_0 and n (Sect. 1)", _pos),
     },
+    "grid": {
+        "z_min": Key("float", -1.0, "L | pc", "< z_max", "lower end of the z domain"),
+        "z_max": Key("float", 1.0, "L | pc", "> z_min", "upper end of the z domain"),
+        "z_cells": Key("int", 0, "", "0 or >= 2", "z cells (linear-discontinuous); 0 = homogeneous (no z)",
+                       lambda x: x[0] == 0 or x[0] >= 2),
+        "mu_cells": Key("int", 32, "", "even, >= 4", "pitch-angle cells (mu = 0 is an edge)",
+                        lambda x: x[0] >= 4 and x[0] % 2 == 0),
+        "mu_grid": Key("str", "uniform", "", "uniform | graded",
+                       "graded: uniform in |mu|^(2-s) near mu = 0", choices=("uniform", "graded")),
+        "p_min": Key("float", 0.99, "m c | TeV/c", "> 0", "lowest momentum edge", _pos),
+        "p_max": Key("float", 1.01, "m c | TeV/c", "> p_min", "highest momentum edge", _pos),
+        "p_cells": Key("int", 1, "", ">= 1", "momentum cells (log-spaced)", lambda x: x[0] >= 1),
+    },
+    "source": {
+        "kind": Key("str", "uniform", "", "uniform | layer | point | gaussian",
+                    "spatial shape: 1/length; Theta(z_u - |z|) (Eq. 60); delta(z - z_i) (Eq. 63); Gaussian",
+                    choices=("uniform", "layer", "point", "gaussian")),
+        "amplitude": Key("float", 1.0, "", "> 0", "normalisation (per L, p^2 dp, dmu/2 in code units)", _pos),
+        "spectral_index": Key("float", 0.0, "", "finite", "q of S ∝ (p/p0)^-q"),
+        "p0": Key("float", 1.0, "m c | TeV/c", "> 0", "reference momentum of the power law", _pos),
+        "centre": Key("float", 0.0, "L | pc", "inside the domain", "z_i of point and Gaussian sources"),
+        "width": Key("float", 0.0, "L | pc", ">= 0", "layer half-thickness z_u, or Gaussian sigma",
+                     lambda x: x[0] >= 0),
+    },
+    "losses": {
+        "pion_time": Key("float", None, "L/c | yr", "> 0", "tau_0 of pion losses p_dot = -p/tau_0 (Eq. 54)", _pos),
+        "pion_density_cm3": Key("float", None, "cm^-3", "> 0", "physical: tau_0 = 5.4e7 yr / n (Eq. 54)", _pos),
+        "power_law_rate": Key("float", 0.0, "(m c) c/L", ">= 0", "b0 of p_dot = -b0 p^index (code cases)",
+                              lambda x: x[0] >= 0),
+        "power_law_index": Key("float", 2.0, "", "finite", "index of the power-law loss"),
+        "catastrophic_time": Key("float", math.inf, "L/c | yr", "> 0", "T_c of Eq. (4); inf = none", _pos),
+    },
+    "boundaries": {
+        "z_min": Key("str", "escape", "", "escape | mirror | periodic",
+                     "escape: no inflow; mirror: f(z_min, mu) = f(z_min, -mu)", choices=("escape", "mirror", "periodic")),
+        "z_max": Key("str", "escape", "", "escape | periodic", "escape: no inflow", choices=("escape", "periodic")),
+        "p_diffusion": Key("str", "zero_flux", "", "zero_flux | zero_value",
+                           "momentum-diffusion condition at p_min and p_max", choices=("zero_flux", "zero_value")),
+    },
+    "solver": {
+        "method": Key("str", "auto", "", "auto | direct | march | sweep | krylov", "steady-state solver",
+                      choices=("auto", "direct", "march", "sweep", "krylov")),
+        "rtol": Key("float", 1e-10, "", "(0, 1e-3]", "stop when ||A f - b|| <= rtol ||b||",
+                    lambda x: 0 < x[0] <= 1e-3),
+        "max_steps": Key("int", 200, "", ">= 1", "pseudo-time steps / Krylov iterations", lambda x: x[0] >= 1),
+    },
+    "probes": {
+        "z": Key("floats", None, "L | pc", "inside the domain", "positions where g(mu) is compared with Eq. (7)"),
+        "p": Key("floats", None, "m c | TeV/c", "inside the p range", "momenta of the probes (default: mid range)", _pos),
+    },
 }
 
 _CODE_ONLY = {("turbulence", k) for k in ("alfven_speed", "mean_free_path", "p_ref", "p_max_resonant")} | {
     ("particle", "momentum"), ("particle", "ultrarelativistic")}
+_CODE_ONLY |= {("losses", "power_law_rate")}
 _PHYSICAL_ONLY = {("turbulence", k) for k in ("b0_ug", "db_over_b0", "lambda10", "n_cm3", "alfven_speed_kms")} | {
-    ("particle", "kinetic_tev"), ("particle", "momentum_tev"), ("units", "length_unit_pc")}
+    ("particle", "kinetic_tev"), ("particle", "momentum_tev"), ("units", "length_unit_pc"),
+    ("losses", "pion_density_cm3")}
 
 
 def _fmt(value) -> str:
@@ -122,6 +174,12 @@ def _coerce(source: str, section: str, name: str, key: Key, value):
         if key.choices and value not in key.choices:
             raise bad("unknown choice" + _suggest(value, key.choices))
         return value
+    if key.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("not an integer")
+        if key.check is not None and not key.check([value]):
+            raise bad("out of range")
+        return value
     items = value if key.kind == "floats" and isinstance(value, list) else [value]
     if key.kind == "floats" and isinstance(value, list) and not value:
         raise bad("empty list")
@@ -144,6 +202,7 @@ class Case:
     source: str
     text: str
     values: dict = field(repr=False)
+    given: frozenset = frozenset()  # sections present in the file (or overrides)
 
     def get(self, section: str, key: str):
         return self.values[section][key]
@@ -173,9 +232,16 @@ class Case:
         except ValueError as err:
             raise CaseError(f"{self.source}: [turbulence]: {err}") from None
 
+    @property
+    def has_grid(self) -> bool:
+        return "grid" in self.given
+
     def momenta(self) -> np.ndarray:
-        """The case's momenta in code units ``p/(m c)``."""
+        """The report's momenta in code units ``p/(m c)``: [particle], else the probe momenta."""
         pt = self.values["particle"]
+        if pt["momentum"] is None and pt["kinetic_tev"] is None and pt["momentum_tev"] is None:
+            from .build import probe_momenta
+            return probe_momenta(self)
         if self.system == "physical":
             setup = self.physical_setup()
             if pt["kinetic_tev"] is not None:
@@ -234,13 +300,16 @@ def parse_case(text: str, source: str = "<string>", overrides=()) -> Case:
     pt = values["particle"]
     given_p = [k for k in (("momentum",) if system == "code" else ("kinetic_tev", "momentum_tev"))
                if pt[k] is not None]
-    if len(given_p) != 1:
+    if len(given_p) > 1 or (not given_p and "grid" not in raw):
         need = "momentum" if system == "code" else "exactly one of kinetic_tev, momentum_tev"
         raise CaseError(f"{source}: [particle] momentum missing or ambiguous; allowed: {need}")
     if system == "code" and values["turbulence"]["mean_free_path"] is None:
         raise CaseError(f"{source}: [turbulence] mean_free_path is required with [units] system = 'code'; "
                         f"allowed: > 0 L")
-    case = Case(source, text, values)
+    case = Case(source, text, values, frozenset(raw))
+    if case.has_grid:
+        from .build import check_run_case
+        check_run_case(case)
     model = case.turbulence_model()
     try:
         model.eps(case.momenta())

@@ -1,0 +1,246 @@
+r"""Steady-state solvers for ``A f = b``; one interface, a registry, one result object.
+
+Stopping test (all methods): ``||A f - b||_2 <= max(rtol * ||b||_2, 8 eps_mach ||(|A| |f|)||_2)``.
+
+The second bound is the round-off floor: the residual of any double-precision vector,
+even the exactly rounded solution, is of that size.  Diffusive problems cancel large
+flux terms in every row (``||(|A||f|)|| / ||b||`` reaches 1e6 on the public slab case),
+so the floor can exceed ``rtol ||b||`` for rtol = 1e-10; such a run is reported as
+converged *at the round-off floor*, with both numbers in :class:`SolveInfo`.
+
+* ``direct`` — sparse LU of A (SuperLU, COLAMD ordering) and up to 3 steps of iterative
+  refinement.
+* ``march`` — implicit pseudo-time march, backward Euler with the cell-volume mass M:
+  ``(M/dtau + A) f_{n+1} = b + M f_n/dtau``.  dtau grows by switched evolution relaxation
+  (``dtau *= ||r_{n-1}|| / ||r_n||``, capped at x10) rounded down to a power of 4, so the LU
+  factorisation is reused while dtau stays constant.
+* ``sweep`` — exact block solve when A couples a momentum plane only to the plane above it
+  (eps = 0, continuous losses only): planes are solved from p_max down, each factorised once
+  and discarded (memory of one (z, mu) plane).
+* ``krylov`` — GMRES preconditioned by that plane sweep (exact (z, mu)-plane LU solves swept
+  downward in p in the direction of the losses); for grids too large to factor whole.
+* ``auto`` — ``sweep`` if A is block upper-triangular in p, else ``direct`` up to
+  ``DIRECT_MAX_UNKNOWNS``, else ``krylov``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+__all__ = ["SolveInfo", "solve_steady", "METHODS", "NoSteadyState", "DIRECT_MAX_UNKNOWNS"]
+
+#: Above this many unknowns ``auto`` prefers the Krylov path to a whole-matrix LU.
+DIRECT_MAX_UNKNOWNS = 400_000
+
+
+class NoSteadyState(ValueError):
+    """The problem has no steady state (no escape and no losses)."""
+
+
+@dataclass
+class SolveInfo:
+    """What the solver did: method, convergence, residual history, counters and timings."""
+
+    method: str
+    rtol: float
+    converged: bool = False
+    residual: float = np.inf  # final ||A f - b|| / ||b||
+    roundoff_floor: float = 0.0  # 8 eps ||(|A| |f|)|| / ||b||: no double vector does better
+    residual_history: list = field(default_factory=list)
+    pseudo_time_steps: list = field(default_factory=list)
+    iterations: int = 0
+    factorizations: int = 0
+    wall_s: float = 0.0
+    message: str = ""
+
+
+def _rel_residual(A, f, b, bnorm):
+    return float(np.linalg.norm(A @ f - b) / bnorm)
+
+
+def roundoff_floor(A, f, bnorm):
+    """``8 eps ||(|A| |f|)||_2 / ||b||_2``: the relative residual of round-off alone."""
+    return float(8 * np.finfo(float).eps * np.linalg.norm(abs(A) @ np.abs(f)) / bnorm)
+
+
+def _done(res, rtol, floor):
+    return res <= max(rtol, floor)
+
+
+def _lu(M):
+    return spla.splu(sp.csc_matrix(M), permc_spec="COLAMD")
+
+
+def _direct(problem, rtol, info, **_):
+    A, b = problem.A, problem.b
+    bnorm = np.linalg.norm(b)
+    lu = _lu(A)
+    info.factorizations = 1
+    f = lu.solve(b)
+    res = _rel_residual(A, f, b, bnorm)
+    info.residual_history.append(res)
+    floor = roundoff_floor(A, f, bnorm)
+    for _ in range(3):  # iterative refinement with the same factors
+        if _done(res, rtol, floor):
+            break
+        f = f + lu.solve(b - A @ f)
+        res = _rel_residual(A, f, b, bnorm)
+        info.residual_history.append(res)
+    info.iterations = len(info.residual_history)
+    return f
+
+
+def _march(problem, rtol, info, max_steps=200, **_):
+    A, b, m = problem.A, problem.b, problem.mass
+    bnorm = np.linalg.norm(b)
+    rate = np.abs(A.diagonal()) / m
+    dtau = 4.0 ** np.floor(np.log(1.0 / rate.max()) / np.log(4.0))  # explicit-stable scale
+    f = np.zeros_like(b)
+    res_prev = res = 1.0
+    lu, lu_dtau = None, None
+    absA = abs(A)
+    for _ in range(max_steps):
+        if lu_dtau != dtau:
+            lu, lu_dtau = _lu(A + sp.diags(m / dtau)), dtau
+            info.factorizations += 1
+        f = lu.solve(b + m * f / dtau)
+        res_prev, res = res, _rel_residual(A, f, b, bnorm)
+        info.residual_history.append(res)
+        info.pseudo_time_steps.append(dtau)
+        if not np.isfinite(res):
+            info.message = f"non-finite residual at pseudo-time step {len(info.residual_history)}"
+            break
+        if _done(res, rtol, float(8 * np.finfo(float).eps * np.linalg.norm(absA @ np.abs(f)) / bnorm)):
+            break
+        growth = min(10.0, max(res_prev / res, 1.0))
+        dtau = 4.0 ** np.floor(np.log(dtau * growth) / np.log(4.0) + 1e-9)
+    info.iterations = len(info.residual_history)
+    return f
+
+
+def _planes(problem):
+    """Row ranges of the momentum planes (p slowest in the unknown ordering)."""
+    nk = problem.grid.np_
+    n = problem.A.shape[0] // nk
+    return nk, n
+
+
+def block_triangular_in_p(A, nk) -> bool:
+    """True if no row couples to a plane below its own (A_{k,k-1} = 0): one downward sweep is exact."""
+    n = A.shape[0] // nk
+    coo = A.tocoo()
+    below = (coo.col // n) < (coo.row // n)
+    return not np.any(coo.data[below] != 0.0)
+
+
+class PlaneSweep(spla.LinearOperator):
+    """Block Gauss–Seidel sweep from p_max down: ``x_k = A_kk^{-1}(r_k - A_{k,k+1} x_{k+1})``.
+
+    Exact inverse when A is block upper-triangular in p; else a preconditioner.
+    ``keep=False`` factorises each plane when needed and discards it (one sweep only).
+    """
+
+    def __init__(self, A, nk, keep=True):
+        super().__init__(dtype=float, shape=A.shape)
+        self.A, self.nk, self.n = A.tocsr(), nk, A.shape[0] // nk
+        self.keep = keep
+        self.lus = {}
+        self.factorizations = 0
+
+    def _block(self, k, kk):
+        n = self.n
+        return self.A[k * n:(k + 1) * n, kk * n:(kk + 1) * n]
+
+    def _solve_plane(self, k, rhs):
+        lu = self.lus.get(k)
+        if lu is None:
+            lu = _lu(self._block(k, k))
+            self.factorizations += 1
+            if self.keep:
+                self.lus[k] = lu
+        return lu.solve(rhs)
+
+    def _matvec(self, r):
+        r = np.asarray(r).ravel()
+        x = np.zeros_like(r)
+        n = self.n
+        for k in range(self.nk - 1, -1, -1):
+            rhs = r[k * n:(k + 1) * n].copy()
+            if k + 1 < self.nk:
+                rhs -= self._block(k, k + 1) @ x[(k + 1) * n:(k + 2) * n]
+            x[k * n:(k + 1) * n] = self._solve_plane(k, rhs)
+        return x
+
+
+def _sweep(problem, rtol, info, **_):
+    nk, _ = _planes(problem)
+    A, b = problem.A, problem.b
+    if not block_triangular_in_p(A, nk):
+        raise ValueError("method = 'sweep' needs a problem coupled only downward in p "
+                         "(eps = 0, no momentum diffusion); allowed here: direct, march, krylov, auto")
+    sweep = PlaneSweep(A, nk, keep=False)
+    f = sweep.matvec(b)
+    info.factorizations = sweep.factorizations
+    res = _rel_residual(A, f, b, np.linalg.norm(b))
+    info.residual_history.append(res)
+    info.iterations = 1
+    return f
+
+
+def _krylov(problem, rtol, info, max_steps=200, **_):
+    nk, _ = _planes(problem)
+    A, b = problem.A, problem.b
+    bnorm = np.linalg.norm(b)
+    pre = PlaneSweep(A, nk, keep=True)
+
+    def record(_):
+        info.iterations += 1
+
+    f, _code = spla.gmres(A, b, M=pre, rtol=rtol, atol=0.0, restart=50, maxiter=max_steps,
+                          callback=record, callback_type="pr_norm")
+    info.factorizations = pre.factorizations
+    info.residual_history.append(_rel_residual(A, f, b, bnorm))
+    return f
+
+
+METHODS = {"direct": _direct, "march": _march, "sweep": _sweep, "krylov": _krylov}
+
+
+def choose_method(problem) -> str:
+    nk, _ = _planes(problem)
+    if nk > 1 and block_triangular_in_p(problem.A, nk):
+        return "sweep"
+    return "direct" if problem.A.shape[0] <= DIRECT_MAX_UNKNOWNS else "krylov"
+
+
+def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_steps: int = 200):
+    """Solve ``A f = b`` to ``||A f - b||_2 <= rtol ||b||_2``; returns ``(f, SolveInfo)``.
+
+    ``info.converged`` is False (and ``info.message`` says by how much it missed) when the
+    stopping test is not met; the caller decides what to do with such a result.
+    """
+    if method == "auto":
+        method = choose_method(problem)
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r} is not allowed; allowed: auto, {', '.join(METHODS)}")
+    info = SolveInfo(method=method, rtol=rtol)
+    t0 = time.perf_counter()
+    f = METHODS[method](problem, rtol, info, max_steps=max_steps)
+    info.wall_s = time.perf_counter() - t0
+    bnorm = np.linalg.norm(problem.b)
+    info.residual = _rel_residual(problem.A, f, problem.b, bnorm) if np.all(np.isfinite(f)) else np.inf
+    info.roundoff_floor = roundoff_floor(problem.A, f, bnorm) if np.isfinite(info.residual) else np.inf
+    info.converged = bool(np.isfinite(info.residual) and _done(info.residual, rtol, info.roundoff_floor))
+    if not info.converged and not info.message:
+        info.message = (f"not converged: ||A f - b||/||b|| = {info.residual:.3e} > rtol = {rtol:.1e} "
+                        f"(round-off floor {info.roundoff_floor:.1e}) after {info.iterations} iterations ({method})")
+    elif info.converged and info.residual <= rtol:
+        info.message = f"converged: ||A f - b||/||b|| = {info.residual:.3e} <= rtol = {rtol:.1e} ({method})"
+    elif info.converged:
+        info.message = (f"converged at the round-off floor: ||A f - b||/||b|| = {info.residual:.3e} <= "
+                        f"8 eps |||A||f|||/||b|| = {info.roundoff_floor:.3e} (rtol {rtol:.1e}; {method})")
+    return f, info
