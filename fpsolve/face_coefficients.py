@@ -11,7 +11,11 @@ The pitch-angle flux through an interior mu face is ``G_f (f_{j+1} - f_j) + C_f 
   Eq. (99) exact as well, so the discrete anisotropy at cell centres equals Eq. (7) in the
   diffusion limit.
 
-At the momentum faces the mu-cell averages of ``D_pp`` and ``D_mup`` are used (exact quadrature).
+At the momentum faces the mu-cell averages of the reduced momentum diffusion
+``R = D_pp - D_mup^2/D_mumu >= 0`` are used (exact quadrature; R = 0 for |H_c| = 1); the
+``D_mup^2/D_mumu`` part of ``D_pp`` and the p-face cross term come from the mu faces, so
+that the (mu, p) operator is one positive semi-definite quadratic form (see
+:func:`fpsolve.operator.mu_p_operator`).
 """
 from __future__ import annotations
 
@@ -27,13 +31,18 @@ __all__ = ["FaceCoefficients", "face_coefficients"]
 
 @dataclass(frozen=True)
 class FaceCoefficients:
-    """Arrays: ``g_mu``, ``c_mu`` shape (np, nmu-1) at interior mu faces, cell momenta;
-    ``dpp_pf``, ``dmup_pf`` shape (np+1, nmu) at momentum faces (mu-cell averages)."""
+    """Arrays: ``g_mu``, ``x_mu`` (= int D_mup/D_mumu between centres), shape (np, nmu-1) at
+    interior mu faces and cell momenta; ``rpp_pf`` (mu-cell average of D_pp - D_mup^2/D_mumu),
+    shape (np+1, nmu) at momentum faces."""
 
     g_mu: np.ndarray
-    c_mu: np.ndarray
-    dpp_pf: np.ndarray
-    dmup_pf: np.ndarray
+    x_mu: np.ndarray
+    rpp_pf: np.ndarray
+
+    @property
+    def c_mu(self):
+        """Cross coefficient of the mu-face flux, ``C = G X``."""
+        return self.g_mu * self.x_mu
 
 
 def _pieces(lo, hi, breakpoints):
@@ -67,19 +76,20 @@ def face_coefficients(model, grid) -> FaceCoefficients:
     w_s, w_c = integrate_pieces(ratios, pieces)
     face = mu_e[1:-1]
     g_mu = (1.0 - face**2) / w_s
-    c_mu = g_mu * w_c
 
-    # momentum faces: mu-cell averages of D_pp and D_mup
+    # momentum faces: mu-cell averages of the reduced momentum diffusion D_pp - D_mup^2/D_mumu
     n = mu_c.size
     lo = np.broadcast_to(mu_e[:-1], (p_e.size, n))
     hi = np.broadcast_to(mu_e[1:], (p_e.size, n))
     pieces = _pieces(lo, hi, _breakpoints(model, p_e, n))
     pb = with_node_axes(p_e, 3)
+    reduced = getattr(model, "reduced_pp", None)
 
-    def dp_terms(mu: Nodes):
-        _, d_mup, d_pp = model.coefficients(mu, pb)
-        return d_pp, d_mup
+    def rpp(mu: Nodes):
+        if reduced is not None:
+            return reduced(mu, pb)
+        d_mumu, d_mup, d_pp = model.coefficients(mu, pb)
+        return np.maximum(d_pp - d_mup**2 / d_mumu, 0.0)
 
-    i_pp, i_mup = integrate_pieces(dp_terms, pieces)
-    dmu = np.diff(mu_e)
-    return FaceCoefficients(g_mu, c_mu, i_pp / dmu, i_mup / dmu)
+    i_rpp = integrate_pieces(rpp, pieces)
+    return FaceCoefficients(g_mu, w_c, i_rpp / np.diff(mu_e))

@@ -60,6 +60,7 @@ class Physics:
     source: Source
     loss_rate: Callable | None = None  # b(p) = |p_dot| >= 0
     tau_c: float = np.inf  # catastrophic loss time
+    p_slope_ref: float = 0.0  # Gamma_ref: the p-derivatives of the cross terms are exact for p^-Gamma_ref
     z_left: str = "escape"  # escape | periodic | mirror
     z_right: str = "escape"  # escape | periodic
     p_diffusion_bc: str = "zero_flux"  # zero_flux | zero_value
@@ -82,15 +83,56 @@ class SteadyProblem:
         return self.A @ f - self.b
 
 
-def _central(x, lo_idx, hi_idx):
-    """Index pairs and spacing of central differences (one-sided at the ends) along an axis."""
-    return lo_idx, hi_idx, x[hi_idx] - x[lo_idx]
+def p_derivative_weights(p, gamma):
+    r"""3-point ``df/dp(p_k) = sum_s w[k, s] f[idx[k, s]]``, exact for ``1``, ``p^-gamma`` and
+    ``p^-gamma ln p``.
+
+    Annihilating constants keeps the transposed (energy) terms conservative; exactness for power
+    laws of index near ``gamma`` (to first order in the index change) removes the
+    ``(gamma dlnp)^2/6`` error of plain central differences (7.7% for gamma = 4.7 at 16 cells
+    per decade), which would enter the Compton–Getting anisotropy directly.  Second order for
+    any smooth f; stencil k-1, k, k+1 (shifted inwards at the ends).  For gamma = 0 the basis is
+    1, ln p, (ln p)^2.  Returns ``(idx, w)`` of shape (np, 3).
+    """
+    n = p.size
+    if n < 3:
+        idx = np.array([[0, min(1, n - 1), min(1, n - 1)]] * n)
+        w = np.zeros((n, 3))
+        if n == 2:
+            w[:, 0], w[:, 1] = -1.0 / (p[1] - p[0]), 1.0 / (p[1] - p[0])
+        return idx, w
+    centre = np.clip(np.arange(n), 1, n - 2)
+    idx = np.stack([centre - 1, centre, centre + 1], axis=1)
+    x = p[idx] / p[:, None]  # stencil in units of p_k; derivative at x = 1
+    lx = np.log(x)
+    if abs(gamma) < 1e-9:
+        basis, deriv = [np.ones_like(x), lx, lx**2], [0.0, 1.0, 0.0]
+    else:
+        basis, deriv = [np.ones_like(x), x ** (-gamma), x ** (-gamma) * lx], [0.0, -gamma, 1.0]
+    mat = np.stack(basis, axis=1)  # (n, basis, stencil)
+    rhs = np.broadcast_to(np.array(deriv), (n, 3))
+    w = np.linalg.solve(mat, rhs[..., None])[..., 0] / p[:, None]
+    return idx, w
 
 
 def mu_p_operator(grid: Grid, physics: Physics, fc: FaceCoefficients) -> sp.csr_matrix:
-    """The (mu, p) part of A per unit z mass: rows/cols ``k*nmu + j``, integrated over dmu p^2 dp."""
+    r"""The (mu, p) part of A per unit z mass: rows/cols ``k*nmu + j``, integrated over dmu p^2 dp.
+
+    Diffusion in (mu, p) is the gradient of one quadratic form (the discrete analogue of
+    ``1/2 int p^2 grad f . D grad f``, ``D`` = [[D_mumu, D_mup], [D_mup, D_pp]]):
+
+    ``E = 1/2 sum_{k,faces} V_k G (f_{j+1} - f_j + X D_p f)^2 + 1/2 sum_{p faces} dmu p^2 R (df/dp)^2``
+
+    with ``G``, ``X`` of :mod:`fpsolve.face_coefficients`, ``D_p f`` the 3-point p-derivative
+    averaged over the two cells of the face (:func:`p_derivative_weights`) and
+    ``R = <D_pp - D_mup^2/D_mumu> >= 0``.  The matrix ``dE/df`` is symmetric positive
+    semi-definite for any H_c (the tensor D is degenerate for |H_c| = 1, where R = 0), conserves
+    particles (every piece is a difference of fluxes, and ``D_p 1 = 0``), and its mu-face flux
+    ``G (f_{j+1}-f_j) + G X D_p f`` makes both anisotropies of Eq. (7) exact at the mu centres in the
+    diffusion limit.  Losses (upwind from above in p) and catastrophic losses are added.
+    """
     nk, nm = grid.np_, grid.nmu
-    mu, dmu = grid.mu, grid.dmu
+    dmu = grid.dmu
     p, pe, vol = grid.p, grid.p_edges, grid.p_volume
     idx = np.arange(nk * nm).reshape(nk, nm)
     rows, cols, vals = [], [], []
@@ -99,63 +141,47 @@ def mu_p_operator(grid: Grid, physics: Physics, fc: FaceCoefficients) -> sp.csr_
         r, c, v = np.broadcast_arrays(r, c, v)
         rows.append(r.ravel()); cols.append(c.ravel()); vals.append(v.ravel())
 
-    # --- pitch-angle faces: Phi = G (f_{j+1} - f_j) + C (df/dp)_face; row j: -V Phi, row j+1: +V Phi
-    left, right = idx[:, :-1], idx[:, 1:]
-    vk = vol[:, None]
-    g = fc.g_mu * vk
-    for sign, r in ((-1.0, left), (1.0, right)):
-        add(r, right, sign * g)
-        add(r, left, -sign * g)
-    # d/dp at the face: mean of the central differences of the two cells (one-sided at p ends)
+    # --- mu faces: J f = (f_{j+1} - f_j) + X D_p f ;  rows += J^T (V G) J f
+    left, right = idx[:, :-1], idx[:, 1:]  # (nk, nm-1)
+    w = fc.g_mu * vol[:, None]  # V G per face
+    # the linear map J as a list of (column index array, coefficient array) terms, each (nk, nm-1)
+    terms = [(right, np.ones_like(w)), (left, -np.ones_like(w))]
     if nk > 1:
-        k = np.arange(nk)
-        lo, hi = np.maximum(k - 1, 0), np.minimum(k + 1, nk - 1)
-        c = 0.5 * fc.c_mu * vk / (p[hi] - p[lo])[:, None]
-        for sign, r in ((-1.0, left), (1.0, right)):
+        sidx, sw = p_derivative_weights(p, physics.p_slope_ref)  # (nk, 3)
+        for s_ in range(3):
+            kk = sidx[:, s_][:, None]
+            coef = 0.5 * fc.x_mu * sw[:, s_][:, None]
             for cell in (left, right):
-                j_of = cell % nm
-                add(r, hi[:, None] * nm + j_of, sign * c)
-                add(r, lo[:, None] * nm + j_of, -sign * c)
+                terms.append((kk * nm + cell % nm, coef))
+    for r_col, r_coef in terms:  # row pieces: J^T
+        for c_col, c_coef in terms:
+            add(r_col, c_col, r_coef * w * c_coef)
 
-    # --- momentum faces (interior q+1/2 between cells q and q+1):
-    # Psi = p^2 [Dpp (f_{q+1}-f_q)/dp + Dmup (df/dmu)_face + b f_{q+1}];  row q: -dmu Psi, row q+1: +dmu Psi
+    # --- momentum faces: reduced diffusion R (compact) and losses (upwind from above)
     if nk > 1:
         pf = pe[1:-1]
-        p2 = pf**2
-        dpp = fc.dpp_pf[1:-1]  # (nk-1, nm)
-        dmup = fc.dmup_pf[1:-1]
         lower, upper = idx[:-1], idx[1:]
-        w = dmu[None, :] * p2[:, None]
-        gpp = w * dpp / (p[1:] - p[:-1])[:, None]
+        wp = dmu[None, :] * (pf**2)[:, None]
+        gpp = wp * fc.rpp_pf[1:-1] / (p[1:] - p[:-1])[:, None]
         for sign, r in ((-1.0, lower), (1.0, upper)):
             add(r, upper, sign * gpp)
             add(r, lower, -sign * gpp)
-        j = np.arange(nm)
-        jlo, jhi = np.maximum(j - 1, 0), np.minimum(j + 1, nm - 1)
-        dm = mu[jhi] - mu[jlo]
-        cm = w * dmup / dm[None, :] * 0.5
-        for sign, r in ((-1.0, lower), (1.0, upper)):
-            for cell in (lower, upper):
-                kk = cell // nm
-                add(r, kk * nm + jhi[None, :], sign * cm)
-                add(r, kk * nm + jlo[None, :], -sign * cm)
         if physics.loss_rate is not None:
-            bl = w * np.asarray(physics.loss_rate(pf), dtype=float)[:, None]
+            bl = wp * np.asarray(physics.loss_rate(pf), dtype=float)[:, None]
             add(lower, upper, -bl)
             add(upper, upper, bl)
-    # boundary momentum faces
     if physics.loss_rate is not None:  # outflow at p_min, upwind cell 0; no inflow at p_max
         b0 = dmu * pe[0] ** 2 * float(np.asarray(physics.loss_rate(pe[0])))
         add(idx[0], idx[0], b0)
     if physics.p_diffusion_bc == "zero_value":
-        for kb, pedge, dist in ((0, pe[0], p[0] - pe[0]), (nk - 1, pe[-1], pe[-1] - p[-1])):
-            face = 0 if kb == 0 else nk
-            add(idx[kb], idx[kb], dmu * pedge**2 * fc.dpp_pf[face] / dist)
-    # catastrophic losses
+        for kb, face, dist in ((0, 0, p[0] - pe[0]), (nk - 1, nk, pe[-1] - p[-1])):
+            add(idx[kb], idx[kb], dmu * pe[face] ** 2 * fc.rpp_pf[face] / dist)
     if np.isfinite(physics.tau_c):
         add(idx, idx, dmu[None, :] * vol[:, None] / physics.tau_c)
     n = nk * nm
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    m.eliminate_zeros()
+    return m
 
 
 def _p_integral(src: Source, pe):

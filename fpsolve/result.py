@@ -39,6 +39,20 @@ def _end_values(a, mu):
     return lo, hi
 
 
+def log_gradient(F, p):
+    """``dF/dp = (F/p) d ln F/d ln p`` by second-order differences in log space (exact for power
+    laws); plain differences where F is not positive."""
+    if p.size < 2:
+        return np.zeros_like(F)
+    shape = (-1,) + (1,) * (F.ndim - 1)
+    pp = p.reshape(shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.gradient(np.log(F), np.log(p), axis=0)
+        out = F / pp * slope
+    plain = np.gradient(F, p, axis=0)
+    return np.where(np.isfinite(out) & (F > 0), out, plain)
+
+
 def compute_fields(grid, model, f) -> Fields:
     mu, dmu, p = grid.mu, grid.dmu, grid.p
     a = f if grid.homogeneous else f[..., 0]
@@ -49,7 +63,7 @@ def compute_fields(grid, model, f) -> Fields:
     else:
         slope = 0.5 * np.tensordot(f[..., 1], dmu, axes=([-1], [0]))  # F's half-slope per cell
         dF_dz = slope * 2.0 / grid.dz[None, :]
-    dF_dp = np.gradient(F, p, axis=0) if p.size > 1 else np.zeros_like(F)
+    dF_dp = log_gradient(F, p)
     lo, hi = _end_values(a, mu)
     with np.errstate(invalid="ignore", divide="ignore"):
         delta = (hi - lo) / (hi + lo)
@@ -100,8 +114,8 @@ def particle_balance(problem, f) -> dict:
         p_lo += float(pe[0] ** 2 * float(np.asarray(ph.loss_rate(pe[0]))) * column[0].sum())
     if ph.p_diffusion_bc == "zero_value":
         fc = problem.coefficients
-        col_lo = np.tensordot(a3[0], dmu * fc.dpp_pf[0], axes=([-1], [0])) * zmass
-        col_hi = np.tensordot(a3[-1], dmu * fc.dpp_pf[-1], axes=([-1], [0])) * zmass
+        col_lo = np.tensordot(a3[0], dmu * fc.rpp_pf[0], axes=([-1], [0])) * zmass
+        col_hi = np.tensordot(a3[-1], dmu * fc.rpp_pf[-1], axes=([-1], [0])) * zmass
         p_lo += float(pe[0] ** 2 * col_lo.sum() / (grid.p[0] - pe[0]))
         p_hi += float(pe[-1] ** 2 * col_hi.sum() / (pe[-1] - grid.p[-1]))
     out["outflow_p_min"], out["outflow_p_max"] = p_lo, p_hi
