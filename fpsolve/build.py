@@ -82,7 +82,7 @@ def build_physics(case: Case) -> Physics:
                     width=float(_length(case, src["width"])))
     return Physics(model=case.turbulence_model(), source=source, loss_rate=loss_rate(case),
                    tau_c=float(_time(case, case.values["losses"]["catastrophic_time"])),
-                   p_slope_ref=float(src["spectral_index"]),
+                   p_slope_ref=float(src["spectral_index"]), loss_scheme=case.values["losses"]["scheme"],
                    z_left=bd["z_min"], z_right=bd["z_max"], p_diffusion_bc=bd["p_diffusion"])
 
 

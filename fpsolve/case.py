@@ -80,8 +80,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "db_over_b0": Key("float", 1.0, "", "> 0", "delta B / B_0 (physical)", _pos),
         "lambda10": Key("float", 1.0, "", "> 0", "lambda_max / 10 pc (physical, Eq. 22)", _pos),
         "n_cm3": Key("float", 1.0, "cm^-3", "> 0", "ionised density (physical: V_A, ln k_max/k_min)", _pos),
-        "alfven_speed_kms": Key("float", None, "km/s", "> 0",
-                                "V_A (physical); default from B_0 and n (Sect. 1)", _pos),
+        "alfven_speed_kms": Key("float", None, "km/s", ">= 0",
+                                "V_A (physical); default from B_0 and n (Sect. 1); 0: eps = 0 (SWK limit)",
+                                lambda x: x[0] >= 0),
     },
     "grid": {
         "z_min": Key("float", -1.0, "L | pc", "< z_max", "lower end of the z domain"),
@@ -114,6 +115,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                               lambda x: x[0] >= 0),
         "power_law_index": Key("float", 2.0, "", "finite", "index of the power-law loss"),
         "catastrophic_time": Key("float", math.inf, "L/c | yr", "> 0", "T_c of Eq. (4); inf = none", _pos),
+        "scheme": Key("str", "upwind2", "", "upwind2 | upwind1",
+                      "loss advection in p: upwind of f p^q, 2nd / 1st order", choices=("upwind2", "upwind1")),
     },
     "boundaries": {
         "z_min": Key("str", "escape", "", "escape | mirror | periodic",

@@ -60,7 +60,8 @@ class Physics:
     source: Source
     loss_rate: Callable | None = None  # b(p) = |p_dot| >= 0
     tau_c: float = np.inf  # catastrophic loss time
-    p_slope_ref: float = 0.0  # Gamma_ref: the p-derivatives of the cross terms are exact for p^-Gamma_ref
+    p_slope_ref: float = 0.0  # Gamma_ref: p-derivatives and loss upwinding are exact for p^-Gamma_ref
+    loss_scheme: str = "upwind2"  # upwind2 | upwind1 (see loss_face_weights)
     z_left: str = "escape"  # escape | periodic | mirror
     z_right: str = "escape"  # escape | periodic
     p_diffusion_bc: str = "zero_flux"  # zero_flux | zero_value
@@ -113,6 +114,37 @@ def p_derivative_weights(p, gamma):
     rhs = np.broadcast_to(np.array(deriv), (n, 3))
     w = np.linalg.solve(mat, rhs[..., None])[..., 0] / p[:, None]
     return idx, w
+
+
+def loss_face_weights(p, pf, gamma, scheme="upwind2"):
+    r"""Upwind face values for the loss flux ``p^2 b f`` at interior p faces, from above.
+
+    With ``f~ = f p^gamma`` (smooth for spectra near ``p^-gamma``): ``"upwind1"`` takes
+    ``f~_face = f~_{k+1}`` (positive weights, exact for ``p^-gamma``); ``"upwind2"`` extrapolates
+    ``f~`` linearly in ``ln p`` from cells k+1 and k+2 (exact for ``p^-gamma (a + b ln p)``,
+    second order; first order in the top face).  Returns ``[(cell indices, weights), ...]``
+    over the faces ``pf`` (face q between cells q and q+1).
+    """
+    n = p.size
+    q = np.arange(n - 1)
+    up1 = q + 1
+    if scheme == "upwind1" or n < 3:
+        return [(up1, (p[up1] / pf) ** gamma)]
+    up2 = np.minimum(q + 2, n - 1)
+    t = np.where(up2 > up1, (np.log(pf) - np.log(p[up1])) / np.where(up2 > up1, np.log(p[up1] / p[up2]), 1.0), 0.0)
+    # f~_face = (1 + t) f~_{k+1} - t f~_{k+2};  f = f~ p^-gamma at the face
+    w1 = (1.0 + t) * (p[up1] / pf) ** gamma
+    w2 = -t * (p[up2] / pf) ** gamma
+    return [(up1, w1), (up2, w2)]
+
+
+def outflow_weights(p, p_edge0, gamma, scheme="upwind2"):
+    """Face value of f at the lowest p edge (loss outflow), from cells 0 and 1 as in
+    :func:`loss_face_weights`; returns ``[(cell, weight), ...]``."""
+    if scheme == "upwind1" or p.size < 2:
+        return [(0, (p[0] / p_edge0) ** gamma)]
+    t = np.log(p_edge0 / p[0]) / np.log(p[0] / p[1])
+    return [(0, (1.0 + t) * (p[0] / p_edge0) ** gamma), (1, -t * (p[1] / p_edge0) ** gamma)]
 
 
 def mu_p_operator(grid: Grid, physics: Physics, fc: FaceCoefficients) -> sp.csr_matrix:
@@ -168,11 +200,13 @@ def mu_p_operator(grid: Grid, physics: Physics, fc: FaceCoefficients) -> sp.csr_
             add(r, lower, -sign * gpp)
         if physics.loss_rate is not None:
             bl = wp * np.asarray(physics.loss_rate(pf), dtype=float)[:, None]
-            add(lower, upper, -bl)
-            add(upper, upper, bl)
-    if physics.loss_rate is not None:  # outflow at p_min, upwind cell 0; no inflow at p_max
+            for kk, wk in loss_face_weights(p, pf, physics.p_slope_ref, physics.loss_scheme):
+                add(lower, kk[:, None] * nm + np.arange(nm)[None, :], -bl * wk[:, None])
+                add(upper, kk[:, None] * nm + np.arange(nm)[None, :], bl * wk[:, None])
+    if physics.loss_rate is not None:  # outflow at p_min from above; no inflow at p_max
         b0 = dmu * pe[0] ** 2 * float(np.asarray(physics.loss_rate(pe[0])))
-        add(idx[0], idx[0], b0)
+        for cell, wk in outflow_weights(p, pe[0], physics.p_slope_ref, physics.loss_scheme):
+            add(idx[0], idx[cell], b0 * wk)
     if physics.p_diffusion_bc == "zero_value":
         for kb, face, dist in ((0, 0, p[0] - pe[0]), (nk - 1, nk, pe[-1] - p[-1])):
             add(idx[kb], idx[kb], dmu * pe[face] ** 2 * fc.rpp_pf[face] / dist)

@@ -12,7 +12,7 @@ from .build import build_grid, build_physics, probe_momenta, probe_positions
 from .case import Case
 from .operator import SteadyProblem, build_problem
 from .physics import compton_getting_closed, pitch_integrals, streaming_amplitude_closed, streaming_shape_closed
-from .result import Fields, compute_fields, evaluate_at, min_f, particle_balance
+from .result import Fields, balance_closed, cell_means_at, compute_fields, min_f, particle_balance
 from .solvers import SolveInfo, solve_steady
 
 __all__ = ["Result", "Probe", "solve", "compile_kernels"]
@@ -53,8 +53,8 @@ class Result:
 
     @property
     def trustworthy(self) -> bool:
-        """Converged, balance closed to 1e-8 and no significantly negative f (flagged otherwise)."""
-        return self.info.converged and abs(self.balance["closure"]) <= 1e-8 and not self.negative_f
+        """Converged, balance closed (1e-10 or its round-off bound), f >= -1e-6 max f; else flagged."""
+        return self.info.converged and balance_closed(self.balance) and not self.negative_f
 
     @property
     def negative_f(self) -> bool:
@@ -72,13 +72,14 @@ class Result:
             f"solve {i.wall_s:.3f} s; peak memory {self.peak_memory_mb:.0f} MB",
             f"balance: injected {b['injected']:.6e} = escape {b['escape_z_min']:.4e} + {b['escape_z_max']:.4e}"
             f" + p_min {b['outflow_p_min']:.4e} + p_max {b['outflow_p_max']:.4e} + catastrophic "
-            f"{b['catastrophic']:.4e};  closure {b['closure']:.2e}",
+            f"{b['catastrophic']:.4e};  closure {b['closure']:.2e} (round-off bound "
+            f"{b['closure_roundoff_bound']:.1e})",
             f"min f: {m['value']:.4e} ({m['value'] / m['max']:.2e} of max) at z = {m['z']:.4g}, "
             f"mu = {m['mu']:.4g}, p = {m['p']:.4g}" + ("   ** NEGATIVE f **" if self.negative_f else ""),
         ]
         if not i.converged:
             lines.append(f"** NOT CONVERGED: {i.message} **")
-        if abs(b["closure"]) > 1e-8:
+        if not balance_closed(b):
             lines.append(f"** particle balance not closed: {b['closure']:.2e} **")
         for pr in self.probes:
             where = "homogeneous" if pr.z is None else f"z = {pr.z:.6g}"
@@ -103,6 +104,8 @@ def compile_kernels() -> float:
     counts = kernels.count_z_problem(*args)
     indptr = np.cumsum(counts)
     kernels.fill_z_problem(*args, indptr, np.empty(indptr[-1], np.int64), np.empty(indptr[-1]))
+    kernels.residual_compensated(np.array([0, 1]), np.array([0], dtype=np.int32), np.ones(1), np.ones(1),
+                                 np.ones(1), np.empty(1))
     return time.perf_counter() - t0
 
 
@@ -124,17 +127,21 @@ def _probes(case, grid, model, fields, f) -> list:
                 gda = fields.g_da[k]
                 amp = np.nan
             else:
-                fz = evaluate_at(grid, f, z)[k]
+                fz = cell_means_at(grid, f, z)[k]
                 F = 0.5 * np.sum(fz * grid.dmu)
                 g = fz - F
-                i = min(int(np.searchsorted(grid.z_edges, z, side="right") - 1), grid.nz - 1)
-                gda = fields.a_s[k] * fields.dF_dz[k, i] + fields.a_c[k] * fields.dF_dp[k, i]
+                # gradients interpolated the same way as the cell means
+                i = int(np.clip(np.searchsorted(grid.z, z) - 1, 0, max(grid.nz - 2, 0)))
+                t = float(np.clip((z - grid.z[i]) / (grid.z[i + 1] - grid.z[i]), 0, 1)) if grid.nz > 1 else 0.0
+                dfdz = (1 - t) * fields.dF_dz[k, i] + t * fields.dF_dz[k, min(i + 1, grid.nz - 1)]
+                dfdp_z = (1 - t) * fields.dF_dp[k, i] + t * fields.dF_dp[k, min(i + 1, grid.nz - 1)]
+                gda = fields.a_s[k] * dfdz + fields.a_c[k] * dfdp_z
                 shape = streaming_shape_closed(grid.mu, s=s)
                 fit = np.sum(g * shape * grid.dmu) / np.sum(shape**2 * grid.dmu)
-                amp = fit / fields.dF_dz[k, i] if fields.dF_dz[k, i] != 0 else np.nan
+                amp = fit / dfdz if dfdz != 0 else np.nan
             cg = None
             if eps > 0:
-                dfdp = fields.dF_dp[k] if grid.homogeneous else fields.dF_dp[k, i]
+                dfdp = fields.dF_dp[k] if grid.homogeneous else dfdp_z
                 cg = compton_getting_closed(grid.mu, eps=eps, p=pk, hc=model.hc, s=s, form="eq28") * dfdp / F
             rel = float(np.max(np.abs(g - gda)) / np.max(np.abs(gda))) if np.any(gda) else float("nan")
             out.append(Probe(z, pk, float(F), g / F, gda / F, rel, float(amp), float(amp38), cg))

@@ -196,7 +196,7 @@ class PhysicalSetup:
         _checks.positive("b0_ug (B_0 in microgauss)", self.b0_ug)
         _checks.positive("n_cm3 (ion density)", self.n_cm3)
         if self.va_kms is not None:
-            _checks.positive("va_kms (Alfvén speed in km/s)", self.va_kms)
+            _checks.in_range("va_kms (Alfvén speed in km/s)", self.va_kms, 0.0)
         _checks.finite("charge", self.charge)
         if self.charge == 0:
             raise ValueError("charge = 0.0 is not allowed; allowed: a non-zero charge number Q")
