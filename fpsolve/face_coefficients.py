@@ -93,3 +93,21 @@ def face_coefficients(model, grid) -> FaceCoefficients:
 
     i_rpp = integrate_pieces(rpp, pieces)
     return FaceCoefficients(g_mu, w_c, i_rpp / np.diff(mu_e))
+
+
+def discrete_kappa_zz(model, mu_edges, p):
+    r"""``kappa_zz`` of the discrete pitch-angle operator in the diffusion limit (eps = 0).
+
+    The discrete Eq. (95), ``v mu_j dmu_j dF/dz = Phi_{j+1/2} - Phi_{j-1/2}``, fixes the face
+    fluxes ``Phi = v dF/dz (mu_f^2 - 1)/2`` exactly; ``g`` follows from ``G (g_{j+1} - g_j) = Phi``
+    and ``kappa = -(v/2) sum mu_j dmu_j g_j / (dF/dz)`` (Eq. 9 on the grid).
+    """
+    from .grid import Grid
+
+    grid = Grid(None, mu_edges, np.array([p / (1 + 1e-12), p * (1 + 1e-12)]))  # centre p
+    fc = face_coefficients(model, grid)
+    v = float(model.velocity(p))
+    phi = v * (grid.mu_edges[1:-1] ** 2 - 1.0) / 2.0
+    g = np.concatenate([[0.0], np.cumsum(phi / fc.g_mu[0])])
+    g -= np.sum(g * grid.dmu) / 2.0
+    return -0.5 * v * np.sum(grid.mu * grid.dmu * g)

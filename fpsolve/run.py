@@ -85,11 +85,11 @@ class Result:
             where = "homogeneous" if pr.z is None else f"z = {pr.z:.6g}"
             lines.append(f"probe {where}, p = {pr.p:.6g}: F = {pr.F:.6e}, max|g/F| = "
                          f"{np.max(np.abs(pr.g_over_F)):.4e}, |g - g_Eq7|/|g_Eq7| = {pr.rel_err_da:.3e}")
-            if pr.z is not None and np.isfinite(pr.streaming_amplitude):
+            if pr.z is not None and np.isfinite(pr.streaming_amplitude) and pr.g_eq39_over_F is None:
                 lines.append(f"    streaming amplitude g/(F' |mu|^(2-s) sgn mu): kinetic {pr.streaming_amplitude:.6e}, "
                              f"Eq. 38 {pr.streaming_amplitude_eq38:.6e} "
                              f"(rel. diff {pr.streaming_amplitude / pr.streaming_amplitude_eq38 - 1:.3e})")
-            if pr.g_eq39_over_F is not None:
+            if pr.g_eq39_over_F is not None and pr.z is None:
                 err = np.max(np.abs(pr.g_over_F - pr.g_eq39_over_F)) / np.max(np.abs(pr.g_eq39_over_F))
                 lines.append(f"    Compton–Getting: |g/F - Eq. 39 (corrected)|/max = {err:.3e}")
         return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""The numba assembly kernel against its slow numpy twin, for every z boundary condition."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fpsolve.grid import Grid, log_edges, uniform_edges
+from fpsolve.operator import Physics, Source, assemble_z_problem, build_problem, mu_p_operator
+from fpsolve.face_coefficients import face_coefficients
+from fpsolve.physics import SlabAlfven
+
+from twins import z_problem_twin
+
+MODEL = SlabAlfven.from_mean_free_path(0.05, s=5 / 3, hc=0.4, va=0.02, p_ref=3.0)
+
+
+@pytest.mark.parametrize("left, right", [("escape", "escape"), ("periodic", "periodic"), ("mirror", "escape")])
+def test_kernel_equals_twin(left, right):
+    """Same sparsity and values (to round-off of summing duplicates: 4 ulp of the row scale)."""
+    grid = Grid(uniform_edges(0.0, 1.0, 5), uniform_edges(-1, 1, 6), log_edges(1.0, 10.0, 4))
+    ph = Physics(MODEL, Source(), loss_rate=lambda p: p / 30.0, tau_c=50.0, z_left=left, z_right=right,
+                 p_slope_ref=3.0)
+    lmp = mu_p_operator(grid, ph, face_coefficients(MODEL, grid))
+    a = assemble_z_problem(lmp, grid, ph)
+    b = z_problem_twin(lmp, grid, ph)
+    diff = abs(a - b)
+    scale = abs(b).max(axis=1).toarray().ravel()
+    assert np.all(diff.max(axis=1).toarray().ravel() <= 4 * np.finfo(float).eps * scale)
+    # CSR invariants: sorted, unique column indices in every row
+    for r in range(a.shape[0]):
+        cols = a.indices[a.indptr[r]:a.indptr[r + 1]]
+        assert np.all(np.diff(cols) > 0)
+
+
+def test_problem_matrix_is_sorted_canonical_csr():
+    grid = Grid(uniform_edges(-1.0, 1.0, 6), uniform_edges(-1, 1, 8), log_edges(1.0, 10.0, 3))
+    pb = build_problem(grid, Physics(MODEL, Source(), tau_c=10.0))
+    assert isinstance(pb.A, sp.csr_matrix) and pb.A.has_sorted_indices
+    assert pb.A.shape == (grid.size, grid.size) and pb.b.size == grid.size
