@@ -11,6 +11,7 @@ Bad input: one line on stderr naming the file and key, exit status 2
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from . import __version__
@@ -25,18 +26,24 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="solve the kinetic equation for a case, write HDF5")
-    run.add_argument("case", help="case file (TOML)")
-    run.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    run.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
     rep = sub.add_parser("report", help="physics report of a case: coefficients, moments, anisotropy")
-    rep.add_argument("case", help="case file (TOML)")
-    rep.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    rep.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
     return ap
 
 
+_OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*=")
+
+
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    bad = [x for x in extra if not _OVERRIDE.match(x)]
+    if bad:
+        parser.error(f"unrecognized arguments: {' '.join(bad)}")
+    args.overrides = extra
     try:
         if args.command == "report":
             case = load_case(args.case, args.overrides)

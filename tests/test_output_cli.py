@@ -1,0 +1,50 @@
+"""HDF5 output (h5py, xarray/h5netcdf), atomic writes and the `fpsolve run` command."""
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+
+
+def _run(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "fpsolve.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_run_writes_readable_hdf5(tmp_path):
+    proc = _run("run", str(CASES / "slab_streaming.toml"), "-o", "out.h5", "--plot", "grid.z_cells=40", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "balance" in proc.stdout and "min f" in proc.stdout and "probe z = 0" in proc.stdout
+    out = tmp_path / "out.h5"
+    with h5py.File(out, "r") as h5:
+        assert h5.attrs["converged"] and h5.attrs["trustworthy"]
+        assert h5["f"].shape == (40, 32, 1)
+        assert "case_text" in h5.attrs and h5.attrs["fpsolve_version"]
+        F = h5["F"][...]
+        assert np.all(F > 0)
+        assert abs(h5["diagnostics"].attrs["balance_closure"]) < 1e-9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.h5", "out_F.png", "out_anisotropy.png"]  # no temp files
+    xr = pytest.importorskip("xarray")  # in the test extra; importorskip only guards a broken install
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    assert ds["f"].dims == ("z", "mu", "p") and ds["F"].dims == ("z", "p")
+    np.testing.assert_allclose(ds["z"].values, np.linspace(-0.975, 0.975, 40))
+    ds.close()
+
+
+def test_non_converged_run_exits_3_and_writes_nothing(tmp_path):
+    proc = _run("run", str(CASES / "slab_streaming.toml"), "-o", "out.h5", "grid.z_cells=20",
+                "solver.method=march", "solver.max_steps=1", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert "NOT CONVERGED" in proc.stdout and "nothing written" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_run_case_exits_2(tmp_path):
+    proc = _run("run", str(CASES / "slab_streaming.toml"), "source.centre=5.0", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "[source] centre = 5.0: outside the domain; allowed: [-1, 1]" in proc.stderr
+    proc = _run("run", str(CASES / "compton_getting.toml"), "losses.catastrophic_time=inf", cwd=tmp_path)
+    assert proc.returncode == 2 and "no steady state" in proc.stderr
