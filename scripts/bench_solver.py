@@ -97,9 +97,9 @@ def main():
     ladder = [(16, 8), (32, 16), (64, 32), (128, 64)] if not a.quick else [(8, 8), (16, 16), (32, 32), (64, 64)]
     ns, ts = [], []
     for nz, npc in ladder:
-        fp = row(f"ladder nz={nz} np={npc}", "swk_point.toml",
-                 [f"grid.z_cells={nz}", f"grid.p_cells={npc}", "grid.mu_cells=64",
-                  "grid.p_min=0.00938272", "grid.p_max=938.272"], baseline=False)
+        over = [f"grid.z_cells={nz}", f"grid.p_cells={npc}", "grid.mu_cells=64",
+                "grid.p_min=0.00938272", "grid.p_max=938.272"]
+        fp = row(f"ladder nz={nz} np={npc}", "swk_point.toml", over, baseline=nz * npc <= 32 * 16)
         ns.append(fp["unknowns"]); ts.append(fp["wall_median"])
     import numpy as np
     slope = np.polyfit(np.log(ns), np.log(ts), 1)[0]
