@@ -65,6 +65,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "ultrarelativistic": Key("bool", False, "", "true | false", "v = c at every momentum (code cases)"),
     },
     "turbulence": {
+        "model": Key("str", "slab", "", "slab | table | python",
+                     "slab Alfvén waves (Eqs. 23-28), a table on (mu, p), or a Python function",
+                     choices=("slab", "table", "python")),
+        "table": Key("str", None, "", "an .npz file", "table: mu, p (m c), d_mumu, d_mup, d_pp (p x mu), code units"),
+        "function": Key("str", None, "", "module:function or file.py:function",
+                        "python: f(mu, p) -> (D_mumu, D_mup, D_pp), code units"),
+        "breakpoints": Key("floats", None, "", "in (-1, 1)", "python: mu where the D's are not smooth"),
         "form": Key("str", "linear", "", "isospectral | linear | small_eps",
                     "coefficients: Eqs. (23, 26), (27) or (28)", choices=("isospectral", "linear", "small_eps")),
         "s": Key("float", 5.0 / 3.0, "", "[1, 2)", "spectral index of the wave intensity (Eq. 19)", _in(1.0, 2.0, True)),
@@ -140,7 +147,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 
 _CODE_ONLY = {("turbulence", k) for k in ("alfven_speed", "mean_free_path", "p_ref", "p_max_resonant")} | {
     ("particle", "momentum"), ("particle", "ultrarelativistic")}
-_CODE_ONLY |= {("losses", "power_law_rate")}
+_CODE_ONLY |= {("losses", "power_law_rate"), ("turbulence", "table"), ("turbulence", "function")}
 _PHYSICAL_ONLY = {("turbulence", k) for k in ("b0_ug", "db_over_b0", "lambda10", "n_cm3", "alfven_speed_kms")} | {
     ("particle", "kinetic_tev"), ("particle", "momentum_tev"), ("units", "length_unit_pc"),
     ("losses", "pion_density_cm3")}
@@ -222,9 +229,11 @@ class Case:
             hc=t["cross_helicity"], sigma_f=t["sigma_f"], sigma_b=t["sigma_b"], form=t["form"],
             length_unit_pc=self.values["units"]["length_unit_pc"])
 
-    def turbulence_model(self) -> SlabAlfven:
-        """The coefficient set in code units (Eqs. 24-28)."""
+    def turbulence_model(self):
+        """The coefficient set in code units: slab Alfvén (Eqs. 24-28), a table or a function."""
         t = self.values["turbulence"]
+        if t["model"] != "slab":
+            return self._user_model()
         try:
             if self.system == "physical":
                 return self.physical_setup().turbulence()
@@ -238,6 +247,25 @@ class Case:
     @property
     def has_grid(self) -> bool:
         return "grid" in self.given
+
+    def _user_model(self):
+        from .physics.user_coefficients import CallableCoefficients, load_callable, load_table
+
+        t = self.values["turbulence"]
+        ur = self.values["particle"]["ultrarelativistic"]
+        base = Path(self.source).parent if self.source and self.source != "<string>" else None
+        try:
+            if t["model"] == "table":
+                if t["table"] is None:
+                    raise ValueError("model = 'table' needs table = 'file.npz'")
+                path = Path(t["table"])
+                return load_table(base / path if base and not path.is_absolute() else path, ultrarelativistic=ur)
+            if t["function"] is None:
+                raise ValueError("model = 'python' needs function = 'module:function'")
+            return CallableCoefficients(load_callable(t["function"], base), ultrarelativistic=ur,
+                                        mu_breakpoints=tuple(t["breakpoints"] or ()))
+        except (ValueError, OSError) as err:
+            raise CaseError(f"{self.source}: [turbulence] {t['model']}: {err}") from None
 
     def momenta(self) -> np.ndarray:
         """The report's momenta in code units ``p/(m c)``: [particle], else the probe momenta."""
@@ -315,7 +343,8 @@ def parse_case(text: str, source: str = "<string>", overrides=()) -> Case:
         check_run_case(case)
     model = case.turbulence_model()
     try:
-        model.eps(case.momenta())
+        if hasattr(model, "eps"):
+            model.eps(case.momenta())
     except ValueError as err:
         raise CaseError(f"{source}: [particle] momentum: {err} (V_A must stay below v)") from None
     return case

@@ -46,6 +46,11 @@ class ReportRow:
 def physics_report(case: Case) -> list[ReportRow]:
     """Rows (one per quantity and momentum) comparing quadrature with the closed forms."""
     model = case.turbulence_model()
+    if not hasattr(model, "s"):
+        from .case import CaseError
+
+        raise CaseError(f"{case.source}: [turbulence] model = {case.get('turbulence', 'model')!r}: the report "
+                        f"compares with the slab closed forms; allowed: model = 'slab'")
     p = case.momenta()
     ints = pitch_integrals(model, p)
     u_conv = convection_speed(model, p)

@@ -111,15 +111,15 @@ def compile_kernels() -> float:
 
 def _probes(case, grid, model, fields, f) -> list:
     out = []
-    s = model.s
+    s = getattr(model, "s", None)  # closed forms (Eqs. 38, 39) only for slab Alfvén waves
     zs = [None] if grid.homogeneous else (probe_positions(case) if probe_positions(case) is not None else [])
     for p0 in probe_momenta(case):
         k = int(np.argmin(np.abs(np.log(grid.p / p0))))
         pk = grid.p[k]
         kzz = float(pitch_integrals(model, np.array([pk])).kappa_zz[0])
         v = float(model.velocity(pk))
-        amp38 = streaming_amplitude_closed(s=s, kappa_zz=kzz, v=v)
-        eps = float(model.eps(pk))
+        amp38 = streaming_amplitude_closed(s=s, kappa_zz=kzz, v=v) if s is not None else np.nan
+        eps = float(model.eps(pk)) if hasattr(model, "eps") else 0.0
         for z in zs:
             if z is None:
                 fz, F = fields.f[k], fields.F[k]
@@ -136,9 +136,12 @@ def _probes(case, grid, model, fields, f) -> list:
                 dfdz = (1 - t) * fields.dF_dz[k, i] + t * fields.dF_dz[k, min(i + 1, grid.nz - 1)]
                 dfdp_z = (1 - t) * fields.dF_dp[k, i] + t * fields.dF_dp[k, min(i + 1, grid.nz - 1)]
                 gda = fields.a_s[k] * dfdz + fields.a_c[k] * dfdp_z
-                shape = streaming_shape_closed(grid.mu, s=s)
-                fit = np.sum(g * shape * grid.dmu) / np.sum(shape**2 * grid.dmu)
-                amp = fit / dfdz if dfdz != 0 else np.nan
+                if s is not None:
+                    shape = streaming_shape_closed(grid.mu, s=s)
+                    fit = np.sum(g * shape * grid.dmu) / np.sum(shape**2 * grid.dmu)
+                    amp = fit / dfdz if dfdz != 0 else np.nan
+                else:
+                    amp = np.nan
             cg = None
             if eps > 0:
                 dfdp = fields.dF_dp[k] if grid.homogeneous else dfdp_z

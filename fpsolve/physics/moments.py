@@ -124,7 +124,7 @@ def pitch_integrals(model, p) -> PitchIntegrals:
         )
 
     k0, h0, two_kpp, i_s, i_c, i_s1, i_c1 = integrate_pieces(integrands, mu_edges(model, p))
-    no_scattering = np.asarray(model.d0(p)) <= 0.0
+    no_scattering = (np.asarray(model.d0(p)) <= 0.0) if hasattr(model, "d0") else np.zeros(p.shape, bool)
     if np.any(no_scattering):
         k0 = np.where(no_scattering, np.inf, k0)
         nan = lambda a: np.where(no_scattering, np.nan, a)  # noqa: E731

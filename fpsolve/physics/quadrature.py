@@ -96,13 +96,17 @@ def integrate_pieces(func, edges, step: float = STEP):
     """
     edges = np.asarray(edges, dtype=float)
     nodes, w = tanh_sinh_nodes(edges[..., :-1], edges[..., 1:], step)
-    # Singular values can only occur where the weight is zero (zero-length pieces, weights
-    # underflowing at the far ends of the rule); they are masked, not summed.
+    # Singular values are dropped only where they cannot matter: zero weights (zero-length
+    # pieces, underflow at the far ends of the rule) and nodes whose value rounds onto their
+    # anchor (|off| below 1e-15 of it: weight < 1e-290 of the piece), where a function that only
+    # sees the rounded mu (user coefficients) can return 0/0.  Anywhere else a NaN propagates.
+    unrepresentable = np.abs(nodes.off) <= 1e-15 * np.maximum(np.abs(nodes.base), 1e-300)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         values = func(nodes)
         single = not isinstance(values, tuple)
         values = (values,) if single else values
-        out = tuple(np.where(w > 0, w * v, 0.0).sum(axis=(-1, -2)) for v in values)
+        out = tuple(np.where((w > 0) & (np.isfinite(v) | ~unrepresentable), w * v, 0.0).sum(axis=(-1, -2))
+                    for v in values)
     return out[0] if single else out
 
 

@@ -1,0 +1,136 @@
+r"""User-supplied Fokker–Planck coefficients: a table on (mu, p) or a Python callable.
+
+The paper names non-slab turbulence and non-resonant scattering as the next question; these
+coefficient sets let a user plug their own ``D_mumu, D_mup, D_pp`` into every part of fpsolve
+(transport moments, Eq. 7, the kinetic solver).  Both follow the protocol of
+:class:`~fpsolve.physics.coefficients.SlabAlfven`: ``coefficients(mu, p)``, ``velocity(p)``,
+``breakpoints(p)`` (interior mu points where the coefficients are not smooth, so that the
+quadratures split there).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from scipy.interpolate import RegularGridInterpolator
+
+from . import _checks
+from .coefficients import Coefficients, particle_speed
+from .quadrature import as_nodes
+
+__all__ = ["TabulatedCoefficients", "CallableCoefficients", "load_callable", "load_table"]
+
+
+@dataclass(frozen=True)
+class TabulatedCoefficients:
+    """``D``s tabulated at nodes ``mu`` (covering [-1, 1]) x ``p``; linear in mu and in ln p.
+
+    Arrays ``d_mumu``, ``d_mup``, ``d_pp`` have shape ``(p.size, mu.size)``.  The table's mu
+    nodes are the break points (the interpolant has kinks there).  ``D_mumu`` must be positive at
+    the interior nodes: a zero of the linear interpolant inside (-1, 1) (e.g. Eq. 28 at mu = 0)
+    makes ``int dmu/D_mumu`` diverge; such coefficients need the exact shape (``CallableCoefficients``).
+    """
+
+    mu: np.ndarray
+    p: np.ndarray
+    d_mumu: np.ndarray
+    d_mup: np.ndarray
+    d_pp: np.ndarray
+    ultrarelativistic: bool = False
+    _interp: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        mu, p = np.asarray(self.mu, dtype=float), np.asarray(self.p, dtype=float)
+        if mu.ndim != 1 or mu.size < 2 or mu[0] != -1.0 or mu[-1] != 1.0 or np.any(np.diff(mu) <= 0):
+            raise ValueError("table mu nodes must increase strictly from exactly -1 to exactly 1")
+        if p.ndim != 1 or p.size < 1 or np.any(np.diff(p) <= 0):
+            raise ValueError("table p nodes must increase strictly")
+        _checks.positive("table p", p)
+        arrays = []
+        for name in ("d_mumu", "d_mup", "d_pp"):
+            a = np.asarray(getattr(self, name), dtype=float)
+            if a.shape != (p.size, mu.size):
+                raise ValueError(f"table {name} has shape {a.shape}; allowed: (len(p), len(mu)) = {(p.size, mu.size)}")
+            _checks.finite(f"table {name}", a)
+            arrays.append(a)
+        if np.any(arrays[0][:, 1:-1] <= 0) or np.any(arrays[2] < 0):
+            # a zero of the linear interpolant inside (-1, 1) makes 1/D_mumu non-integrable
+            raise ValueError("table d_mumu must be > 0 at the interior mu nodes and d_pp >= 0 "
+                             "(for D_mumu with interior zeros use model = 'python' with break points)")
+        lp = np.log(p) if p.size > 1 else np.array([np.log(p[0]) - 1, np.log(p[0]) + 1])
+        interps = tuple(RegularGridInterpolator((lp, mu), a if p.size > 1 else np.vstack([a, a]),
+                                                bounds_error=False, fill_value=None) for a in arrays)
+        object.__setattr__(self, "mu", mu)
+        object.__setattr__(self, "p", p)
+        object.__setattr__(self, "_interp", interps)
+
+    def velocity(self, p):
+        return particle_speed(p, ultrarelativistic=self.ultrarelativistic)
+
+    def breakpoints(self, p):
+        p = np.asarray(p, dtype=float)
+        return np.broadcast_to(self.mu[1:-1], p.shape + (self.mu.size - 2,))
+
+    def coefficients(self, mu, p) -> Coefficients:
+        m = as_nodes(mu).value
+        m, pp = np.broadcast_arrays(m, np.asarray(p, dtype=float))
+        pts = np.stack([np.log(pp).ravel(), np.clip(m, -1, 1).ravel()], axis=-1)
+        return Coefficients(*(np.maximum(f(pts), 0.0).reshape(m.shape) if i != 1 else f(pts).reshape(m.shape)
+                              for i, f in enumerate(self._interp)))
+
+
+@dataclass(frozen=True)
+class CallableCoefficients:
+    """``func(mu, p) -> (D_mumu, D_mup, D_pp)`` (arrays broadcast), with optional break points."""
+
+    func: Callable
+    ultrarelativistic: bool = False
+    mu_breakpoints: tuple = ()
+
+    def velocity(self, p):
+        return particle_speed(p, ultrarelativistic=self.ultrarelativistic)
+
+    def breakpoints(self, p):
+        p = np.asarray(p, dtype=float)
+        return np.broadcast_to(np.asarray(self.mu_breakpoints, dtype=float), p.shape + (len(self.mu_breakpoints),))
+
+    def coefficients(self, mu, p) -> Coefficients:
+        m = as_nodes(mu).value
+        return Coefficients(*(np.broadcast_to(np.asarray(x, dtype=float), np.broadcast(m, p).shape)
+                              for x in self.func(m, p)))
+
+
+def load_table(path, ultrarelativistic=False) -> TabulatedCoefficients:
+    """Read ``mu``, ``p``, ``d_mumu``, ``d_mup``, ``d_pp`` from an ``.npz`` file."""
+    with np.load(path) as data:
+        missing = {"mu", "p", "d_mumu", "d_mup", "d_pp"} - set(data.files)
+        if missing:
+            raise ValueError(f"table {path} lacks {sorted(missing)}; allowed: an .npz with mu, p, d_mumu, d_mup, d_pp")
+        return TabulatedCoefficients(data["mu"], data["p"], data["d_mumu"], data["d_mup"], data["d_pp"],
+                                     ultrarelativistic=ultrarelativistic)
+
+
+def load_callable(spec: str, base: Path | None = None):
+    """``"module:function"`` or ``"path/to/file.py:function"`` (relative to ``base``) -> the function."""
+    if ":" not in spec:
+        raise ValueError(f"function = {spec!r}; allowed: 'module:function' or 'file.py:function'")
+    target, name = spec.rsplit(":", 1)
+    if target.endswith(".py"):
+        path = Path(target)
+        if base is not None and not path.is_absolute():
+            path = base / path
+        s = importlib.util.spec_from_file_location(path.stem, path)
+        if s is None or not path.exists():
+            raise ValueError(f"function = {spec!r}: file {path} not found")
+        module = importlib.util.module_from_spec(s)
+        s.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise ValueError(f"function = {spec!r}: {target} has no {name!r}") from None
