@@ -43,13 +43,24 @@ def _time(case: Case, t):
 def build_grid(case: Case) -> Grid:
     g = case.values["grid"]
     nz = g["z_cells"]
-    z = None if nz == 0 else uniform_edges(float(_length(case, g["z_min"])), float(_length(case, g["z_max"])), nz)
-    if g["mu_grid"] == "graded":
+    if g["z_edges"] is not None:
+        z = _length(case, g["z_edges"])
+    else:
+        z = None if nz == 0 else uniform_edges(float(_length(case, g["z_min"])), float(_length(case, g["z_max"])), nz)
+    if g["mu_edges"] is not None:
+        mu = np.asarray(g["mu_edges"], dtype=float)
+    elif g["mu_grid"] == "graded":
         mu = graded_mu_edges(g["mu_cells"], 2.0 - case.values["turbulence"]["s"])
     else:
         mu = uniform_edges(-1.0, 1.0, g["mu_cells"])
-    p = log_edges(float(_momentum(case, g["p_min"])), float(_momentum(case, g["p_max"])), g["p_cells"])
-    return Grid(z, mu, p)
+    if g["p_edges"] is not None:
+        p = _momentum(case, g["p_edges"])
+    else:
+        p = log_edges(float(_momentum(case, g["p_min"])), float(_momentum(case, g["p_max"])), g["p_cells"])
+    try:
+        return Grid(z, mu, p)
+    except ValueError as err:
+        raise CaseError(f"{case.source}: [grid]: {err}") from None
 
 
 def loss_rate(case: Case):
@@ -103,6 +114,13 @@ def check_run_case(case: Case) -> None:
     """Consistency of a run case: domain, source inside, probes inside, a steady state exists."""
     src, g, lo, bd = (case.values[k] for k in ("source", "grid", "losses", "boundaries"))
     where = case.source
+    g = dict(g)
+    if g["z_edges"] is not None:
+        if len(g["z_edges"]) < 3:
+            raise CaseError(f"{where}: [grid] z_edges: at least 3 edges (2 cells); allowed: strictly increasing list")
+        g["z_min"], g["z_max"], g["z_cells"] = g["z_edges"][0], g["z_edges"][-1], len(g["z_edges"]) - 1
+    if g["p_edges"] is not None:
+        g["p_min"], g["p_max"] = g["p_edges"][0], g["p_edges"][-1]
     if g["z_max"] <= g["z_min"]:
         raise CaseError(f"{where}: [grid] z_max = {g['z_max']!r}: not above z_min = {g['z_min']!r}; allowed: > z_min")
     if g["p_max"] <= g["p_min"]:
@@ -128,6 +146,7 @@ def check_run_case(case: Case) -> None:
         if not (g["p_min"] <= p <= g["p_max"]):
             raise CaseError(f"{where}: [probes] p = {p!r}: outside the momentum range; "
                             f"allowed: [{g['p_min']:g}, {g['p_max']:g}]")
+    build_grid(case)  # edges given in the case are checked here, before any work
     escape = not homogeneous and "escape" in (bd["z_min"], bd["z_max"])
     losses = (lo["pion_time"] is not None or lo["pion_density_cm3"] is not None or lo["power_law_rate"] > 0
               or np.isfinite(lo["catastrophic_time"]) or bd["p_diffusion"] == "zero_value")

@@ -103,6 +103,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "p_min": Key("float", 0.99, "m c | TeV/c", "> 0", "lowest momentum edge", _pos),
         "p_max": Key("float", 1.01, "m c | TeV/c", "> p_min", "highest momentum edge", _pos),
         "p_cells": Key("int", 1, "", ">= 1", "momentum cells (log-spaced)", lambda x: x[0] >= 1),
+        "z_edges": Key("floats", None, "L | pc", "strictly increasing", "given z edges (replace z_min, z_max, z_cells)"),
+        "mu_edges": Key("floats", None, "", "from -1 to 1, 0 an edge", "given mu edges (replace mu_cells, mu_grid)"),
+        "p_edges": Key("floats", None, "m c | TeV/c", "strictly increasing, > 0",
+                       "given p edges (replace p_min, p_max, p_cells)", _pos),
     },
     "source": {
         "kind": Key("str", "uniform", "", "uniform | layer | point | gaussian",

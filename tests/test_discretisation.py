@@ -183,3 +183,31 @@ def test_non_convergence_is_reported():
     assert not info.converged and "not converged" in info.message and "after 2 iterations" in info.message
     with pytest.raises(ValueError, match="method = 'sweep' needs"):
         solve_steady(pb, method="sweep")
+
+
+def test_zero_value_momentum_boundary_closes_the_balance():
+    """Zero-value momentum diffusion at the p ends: particles leave through p_min and p_max, and
+    the balance channels account for them (closure to 1e-10 or its round-off bound)."""
+    ph = Physics(MODEL, Source("layer", width=0.3, q=4.0), tau_c=50.0, p_diffusion_bc="zero_value",
+                 p_slope_ref=4.0)
+    pb = build_problem(GRID, ph)
+    f, info = solve_steady(pb, method="direct")
+    bal = particle_balance(pb, f.reshape(GRID.shape))
+    assert info.converged and bal["outflow_p_min"] > 0 and bal["outflow_p_max"] > 0
+    assert balance_closed(bal)
+
+
+def test_given_edges_in_a_case(tmp_path):
+    from pathlib import Path
+
+    from fpsolve import load_case
+    from fpsolve.build import build_grid
+    from fpsolve.case import CaseError
+
+    text = (Path(__file__).resolve().parents[1] / "cases" / "slab_streaming.toml").read_text()
+    over = ["grid.z_edges=[-1.0, -0.5, 0.0, 0.2, 0.4, 1.0]", "grid.mu_edges=[-1.0, -0.3, 0.0, 0.6, 1.0]"]
+    (tmp_path / "c.toml").write_text(text)
+    g = build_grid(load_case(tmp_path / "c.toml", over))
+    assert g.nz == 5 and g.nmu == 4 and g.z_edges[3] == 0.2
+    with pytest.raises(CaseError, match=r"\[grid\]: mu edges must contain 0"):
+        load_case(tmp_path / "c.toml", ["grid.mu_edges=[-1.0, 0.5, 1.0]"])
