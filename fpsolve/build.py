@@ -110,6 +110,29 @@ def probe_momenta(case: Case):
     return np.atleast_1d(_momentum(case, p))
 
 
+def estimated_memory_gb(case: Case) -> float:
+    """Rough peak memory of a run, from the unknowns and the operator's non-zeros per row.
+
+    Matrix (~12 bytes per non-zero; ~14 per row for z problems with eps = 0, ~30 with the
+    mixed terms), plane LU factors (~4.5x the matrix, measured on the SWK planes), GMRES basis
+    and work vectors (~60 vectors), times 1.5 for temporaries.  Measured B1 (1.05M unknowns):
+    estimate 1.6 GB, peak 1.5 GB.
+    """
+    g = case.values["grid"]
+    nz = g["z_cells"] if g["z_edges"] is None else len(g["z_edges"]) - 1
+    nmu = g["mu_cells"] if g["mu_edges"] is None else len(g["mu_edges"]) - 1
+    np_ = g["p_cells"] if g["p_edges"] is None else len(g["p_edges"]) - 1
+    n = float(max(nz, 1)) * (2 if nz else 1) * nmu * np_
+    t = case.values["turbulence"]
+    if case.system == "physical":
+        eps_positive = t["alfven_speed_kms"] is None or t["alfven_speed_kms"] > 0  # None: from B_0 and n
+    else:
+        eps_positive = t["alfven_speed"] > 0
+    mixed = t["model"] != "slab" or eps_positive
+    nnz = n * (30 if mixed else 14)
+    return 1.5 * (nnz * 12 * 5.5 + n * 8 * 60) / 1e9
+
+
 def check_run_case(case: Case) -> None:
     """Consistency of a run case: domain, source inside, probes inside, a steady state exists."""
     src, g, lo, bd = (case.values[k] for k in ("source", "grid", "losses", "boundaries"))
@@ -146,6 +169,11 @@ def check_run_case(case: Case) -> None:
         if not (g["p_min"] <= p <= g["p_max"]):
             raise CaseError(f"{where}: [probes] p = {p!r}: outside the momentum range; "
                             f"allowed: [{g['p_min']:g}, {g['p_max']:g}]")
+    need = estimated_memory_gb(case)
+    limit = case.values["solver"]["memory_limit_gb"]
+    if need > limit:
+        raise CaseError(f"{where}: [grid] too large: estimated memory {need:.3g} GB exceeds [solver] "
+                        f"memory_limit_gb = {limit:g}; allowed: fewer cells or a larger limit")
     build_grid(case)  # edges given in the case are checked here, before any work
     escape = not homogeneous and "escape" in (bd["z_min"], bd["z_max"])
     losses = (lo["pion_time"] is not None or lo["pion_density_cm3"] is not None or lo["power_law_rate"] > 0

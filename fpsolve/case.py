@@ -142,6 +142,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "rtol": Key("float", 1e-10, "", "(0, 1e-3]", "stop when ||A f - b|| <= rtol ||b||",
                     lambda x: 0 < x[0] <= 1e-3),
         "max_steps": Key("int", 200, "", ">= 1", "pseudo-time steps / Krylov iterations", lambda x: x[0] >= 1),
+        "memory_limit_gb": Key("float", 16.0, "GB", "> 0", "refuse grids whose estimated memory exceeds this", _pos),
     },
     "probes": {
         "z": Key("floats", None, "L | pc", "inside the domain", "positions where g(mu) is compared with Eq. (7)"),

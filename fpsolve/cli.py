@@ -2,7 +2,11 @@
 
 ``fpsolve run CASE.toml [-o OUT.h5] [--plot] [section.key=value ...]`` solves the kinetic
 equation, prints the summary and writes the HDF5 file; exit status 3 when not converged
-(nothing written).
+(nothing written unless ``--keep-partial``, then the file says ``converged = false``).
+Checkpoints of long marches: ``--checkpoint-every N`` / ``--checkpoint-minutes M`` (file
+``--checkpoint PATH``); ``--restart PATH`` continues one.  NaN/Inf stops the run (exit 4)
+naming the step and the first bad cell.
+``fpsolve info OUT.h5`` and ``fpsolve plot OUT.h5 [--what g,F,delta,residual]`` read files.
 ``fpsolve report CASE.toml [section.key=value ...]`` prints the physics report of a case
 (transport coefficients and anisotropy predictions, quadrature vs closed forms).
 Bad input: one line on stderr naming the file and key, exit status 2
@@ -11,12 +15,16 @@ Bad input: one line on stderr naming the file and key, exit status 2
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
+from pathlib import Path
 
 from . import __version__
 from .case import CaseError, load_case
 from .report import format_report, physics_report
+
+log = logging.getLogger("fpsolve")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,11 +32,25 @@ def _parser() -> argparse.ArgumentParser:
                                  "the diffusion approximation (Schlickeiser et al. 2019).")
     ap.add_argument("--version", action="version", version=f"fpsolve {__version__}")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    ap.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings and errors only")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="solve the kinetic equation for a case, write HDF5")
     run.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
+    run.add_argument("--keep-partial", action="store_true", help="write a non-converged result, marked as such")
+    run.add_argument("--checkpoint", help="checkpoint file of the march (default: OUTPUT.checkpoint.h5)")
+    run.add_argument("--checkpoint-every", type=int, default=0, metavar="N", help="checkpoint every N march steps")
+    run.add_argument("--checkpoint-minutes", type=float, default=0.0, metavar="M", help="checkpoint every M minutes")
+    run.add_argument("--restart", metavar="CHECKPOINT", help="continue a march from a checkpoint")
+    run.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    inf = sub.add_parser("info", help="summary of an output file")
+    inf.add_argument("file")
+    plo = sub.add_parser("plot", help="standard figures of an output file")
+    plo.add_argument("file")
+    plo.add_argument("--what", default="g,F,delta,residual", help="comma list of g, F, delta, residual")
+    plo.add_argument("-o", "--outdir", default=None, help="folder of the PNG files (default: next to the file)")
     rep = sub.add_parser("report", help="physics report of a case: coefficients, moments, anisotropy")
     rep.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
     return ap
@@ -44,13 +66,26 @@ def main(argv=None) -> int:
     if bad:
         parser.error(f"unrecognized arguments: {' '.join(bad)}")
     args.overrides = extra
+    logging.basicConfig(level=logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1 else
+                        logging.INFO if args.verbose else logging.WARNING), format="fpsolve: %(message)s")
+    from .solvers import NumericalError
+
     try:
         if args.command == "report":
             case = load_case(args.case, args.overrides)
             print(format_report(case, physics_report(case)))
         elif args.command == "run":
             return _run(args)
+        elif args.command == "info":
+            return _info(args)
+        elif args.command == "plot":
+            return _plot(args)
         return 0
+    except NumericalError as err:
+        if args.debug:
+            raise
+        print(f"fpsolve: numerical error: {err}", file=sys.stderr)
+        return 4
     except (CaseError, ValueError) as err:
         if args.debug:
             raise
@@ -58,21 +93,66 @@ def main(argv=None) -> int:
         return 2
 
 
-def _run(args) -> int:
-    from pathlib import Path
+def _progress(args, case, out, case_key):
+    """Callback for the march: tqdm bar (terminal or --progress) and checkpoints; None if neither."""
+    import time
 
-    from .io import write_result
-    from .run import solve
+    from . import __version__
+    from .io import write_checkpoint
+
+    want_bar = not args.quiet and (args.progress or sys.stderr.isatty())
+    every, minutes = args.checkpoint_every, args.checkpoint_minutes
+    if not (want_bar or every or minutes):
+        return None, None
+    ck_path = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".checkpoint.h5")
+    bar = None
+    if want_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=case.get("solver", "max_steps"), desc="march", unit="step", file=sys.stderr)
+    last = [time.monotonic()]
+
+    def callback(state):
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(residual=f"{state.res:.2e}", dtau=f"{state.pseudo_time_steps[-1]:.2e}")
+        due = (every and state.step % every == 0) or (minutes and time.monotonic() - last[0] >= 60 * minutes)
+        if due:
+            write_checkpoint(ck_path, state, case_key, case.text, __version__)
+            last[0] = time.monotonic()
+            log.info("checkpoint at step %d: %s", state.step, ck_path)
+        return False
+
+    return callback, bar
+
+
+def _run(args) -> int:
+    import time
+
+    from .io import read_checkpoint, write_result
+    from .run import case_hash, solve
 
     case = load_case(args.case, args.overrides)
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
-    result = solve(case)
+    out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
+    key = case_hash(case)
+    state = read_checkpoint(args.restart, key) if args.restart else None
+    callback, bar = _progress(args, case, out, key)
+    t0 = time.perf_counter()
+    try:
+        result = solve(case, restart=state, callback=callback)
+    finally:
+        if bar is not None:
+            bar.close()
     print(result.summary())
     if not result.info.converged:
-        print(f"fpsolve: not converged, nothing written: {result.info.message}", file=sys.stderr)
-        return 3
-    out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
+        steps = len(result.info.residual_history)
+        print(f"fpsolve: not converged after {steps} steps in {time.perf_counter() - t0:.1f} s: "
+              f"residual {result.info.residual:.3e} (rtol {result.info.rtol:.1e})"
+              + ("" if args.keep_partial else "; nothing written (use --keep-partial)"), file=sys.stderr)
+        if not args.keep_partial:
+            return 3
     write_result(result, out)
     print(f"wrote {out}" + ("" if result.trustworthy else "   (flagged: not trustworthy, see above)"))
     if args.plot:
@@ -80,6 +160,30 @@ def _run(args) -> int:
 
         for png in standard_figures(result, out.with_suffix("")):
             print(f"wrote {png}")
+    return 0 if result.info.converged else 3
+
+
+def _info(args) -> int:
+    from . import read
+
+    r = read(args.file)
+    first = ("CONVERGED" if r.info.converged else "NOT CONVERGED (partial result)") + \
+        ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)")
+    print(f"{args.file}: {first}")
+    print(getattr(r, "stored_summary", "") or r.summary())
+    print(f"written by fpsolve {r.version}")
+    return 0
+
+
+def _plot(args) -> int:
+    from . import read
+    from .plotting import file_figures
+
+    r = read(args.file)
+    outdir = Path(args.outdir) if args.outdir else Path(args.file).parent
+    outdir.mkdir(parents=True, exist_ok=True)
+    for png in file_figures(r, outdir / Path(args.file).stem, [w.strip() for w in args.what.split(",")]):
+        print(f"wrote {png}")
     return 0
 
 

@@ -35,8 +35,11 @@ class Probe:
 
 @dataclass
 class Result:
+    """A kinetic solution with everything needed to judge it; also what :func:`fpsolve.read` returns
+    (then ``problem`` is None: the operator is not stored)."""
+
     case: Case
-    problem: SteadyProblem
+    grid: object
     f: np.ndarray
     info: SolveInfo
     fields: Fields
@@ -46,10 +49,32 @@ class Result:
     timings: dict = field(default_factory=dict)
     peak_memory_mb: float = 0.0
     version: str = __version__
+    problem: SteadyProblem | None = None
 
-    @property
-    def grid(self):
-        return self.problem.grid
+    def to_xarray(self):
+        """The fields as an ``xarray.Dataset`` with dimensions (z, mu, p) (xarray must be installed)."""
+        try:
+            import xarray as xr
+        except ImportError as err:  # pragma: no cover - xarray is in the test extra
+            raise ImportError("Result.to_xarray needs xarray (pip install xarray)") from err
+        g, fl = self.grid, self.fields
+        full = ("mu", "p") if g.homogeneous else ("z", "mu", "p")
+        iso = ("p",) if g.homogeneous else ("z", "p")
+
+        def out(a):
+            return np.moveaxis(np.asarray(a), 0, -1)
+
+        data = {"f": (full, out(fl.f)), "F": (iso, out(fl.F)), "g": (full, out(fl.g)), "g_da": (full, out(fl.g_da)),
+                "delta": (iso, out(fl.delta)), "streaming_flux": (iso, out(fl.streaming_flux)),
+                "dF_dp": (iso, out(fl.dF_dp))}
+        coords = {"mu": g.mu, "p": g.p}
+        if not g.homogeneous:
+            data["dF_dz"] = (iso, out(fl.dF_dz))
+            data["f_slope"] = (full, out(self.f[..., 1]))
+            coords["z"] = g.z
+        attrs = {"converged": int(self.info.converged), "trustworthy": int(self.trustworthy),
+                 "method": self.info.method, "fpsolve_version": self.version, "case_text": self.case.text}
+        return xr.Dataset(data, coords=coords, attrs=attrs)
 
     @property
     def trustworthy(self) -> bool:
@@ -65,7 +90,8 @@ class Result:
         dims = f"{g.np_} p" if g.homogeneous else f"{g.nz} z x2 (linear-discontinuous)"
         lines = [
             f"fpsolve {self.version} run: {self.case.source}",
-            f"grid: {dims}, {g.nmu} mu, {g.np_} p -> {g.size} unknowns, {self.problem.A.nnz} non-zeros",
+            f"grid: {dims}, {g.nmu} mu, {g.np_} p -> {g.size} unknowns"
+            + (f", {self.problem.A.nnz} non-zeros" if self.problem is not None else ""),
             f"solver: {i.message}; {i.iterations} iterations, {i.factorizations} factorizations",
             f"time: coefficients {self.timings.get('coefficients_s', 0):.3f} s, assembly "
             f"{self.timings.get('assembly_s', 0):.3f} s (kernel compile {self.timings.get('compile_s', 0):.3f} s), "
@@ -151,15 +177,32 @@ def _probes(case, grid, model, fields, f) -> list:
     return out
 
 
-def solve(case: Case) -> Result:
-    """Build, solve and diagnose a case (raises CaseError for bad input; never writes files)."""
+def case_hash(case: Case) -> str:
+    """Hash of the resolved case values (file text and overrides alike): identifies a checkpoint."""
+    import hashlib
+    import json
+
+    values = {sec: {k: (list(v) if isinstance(v, tuple) else v) for k, v in keys.items()}
+              for sec, keys in case.values.items() if sec != "solver"}
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def solve(case: Case, *, restart=None, callback=None) -> Result:
+    """Build, solve and diagnose a case; returns a :class:`Result` (never writes files).
+
+    ``restart``: a :class:`~fpsolve.solvers.MarchState` to continue (the march then resumes
+    exactly); ``callback(state)``: called after every pseudo-time step (progress, checkpoints).
+    Raises ``CaseError`` for bad input and ``NumericalError`` if NaN/Inf appears.
+    """
     t0 = time.perf_counter()
     compile_s = compile_kernels()
     grid = build_grid(case)
     physics = build_physics(case)
     problem = build_problem(grid, physics)
     sv = case.values["solver"]
-    f, info = solve_steady(problem, method=sv["method"], rtol=sv["rtol"], max_steps=sv["max_steps"])
+    method = "march" if restart is not None else sv["method"]
+    f, info = solve_steady(problem, method=method, rtol=sv["rtol"], max_steps=sv["max_steps"],
+                           state=restart, callback=callback)
     f = f.reshape(grid.shape)
     t1 = time.perf_counter()
     fields = compute_fields(grid, physics.model, f)
@@ -169,4 +212,4 @@ def solve(case: Case) -> Result:
     timings = dict(problem.timings, compile_s=compile_s, solve_s=info.wall_s,
                    diagnostics_s=time.perf_counter() - t1, total_s=time.perf_counter() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return Result(case, problem, f, info, fields, balance, mf, probes, timings, peak)
+    return Result(case, grid, f, info, fields, balance, mf, probes, timings, peak, problem=problem)

@@ -12,8 +12,8 @@ converged *at the round-off floor*, with both numbers in :class:`SolveInfo`.
   refinement.
 * ``march`` — implicit pseudo-time march, backward Euler with the cell-volume mass M:
   ``(M/dtau + A) f_{n+1} = b + M f_n/dtau``.  A target step grows by switched evolution
-  relaxation (``x ||r_{n-1}||/||r_n||``, at least x2 and at most x10 per step while the residual
-  falls; halved if it rises); the step used is the target rounded down to a power of 4, so the
+  relaxation (``x ||r_{n-1}||/||r_n||``, at least x2 and at most x10 per step; halved if the
+  residual doubles); the step used is the target rounded down to a power of 4, so the
   LU factorisation is reused while it stays constant.
 * ``sweep`` — exact block solve when A couples a momentum plane only to the plane above it
   (eps = 0, continuous losses only): planes are solved from p_max down, each factorised once
@@ -47,6 +47,42 @@ class NoSteadyState(ValueError):
     """The problem has no steady state (no escape and no losses)."""
 
 
+class NumericalError(RuntimeError):
+    """NaN or Inf appeared in the solution; the message names the step and the first bad cell."""
+
+
+def _locate(problem, index) -> str:
+    """Human-readable (z, mu, p) of a flat unknown index."""
+    g = problem.grid
+    if g.homogeneous:
+        k, j = np.unravel_index(index, g.shape)
+        return f"mu = {g.mu[j]:.6g}, p = {g.p[k]:.6g}"
+    k, i, j, d = np.unravel_index(index, g.shape)
+    return f"z = {g.z[i]:.6g}, mu = {g.mu[j]:.6g}, p = {g.p[k]:.6g} ({'mean' if d == 0 else 'slope'})"
+
+
+def check_finite(problem, f, where: str):
+    """Raise :class:`NumericalError` naming ``where`` and the first non-finite cell."""
+    bad = ~np.isfinite(f)
+    if np.any(bad):
+        first = int(np.flatnonzero(bad)[0])
+        raise NumericalError(f"{'NaN' if np.isnan(f[first]) else 'Inf'} in the solution at {where}, first at "
+                             f"{_locate(problem, first)} ({int(bad.sum())} of {f.size} unknowns non-finite)")
+
+
+@dataclass
+class MarchState:
+    """Everything the pseudo-time march needs to continue exactly where it stopped."""
+
+    f: np.ndarray
+    step: int
+    target: float
+    res: float
+    res_prev: float
+    residual_history: list
+    pseudo_time_steps: list
+
+
 @dataclass
 class SolveInfo:
     """What the solver did: method, convergence, residual history, counters and timings."""
@@ -54,6 +90,7 @@ class SolveInfo:
     method: str
     rtol: float
     converged: bool = False
+    state: object = None  # MarchState after the last pseudo-time step (march only)
     residual: float = np.inf  # final ||A f - b|| / ||b||
     roundoff_floor: float = 0.0  # 8 eps ||(|A| |f|)|| / ||b||: no double vector does better
     residual_history: list = field(default_factory=list)
@@ -130,32 +167,46 @@ def _direct(problem, rtol, info, **_):
     return f
 
 
-def _march(problem, rtol, info, max_steps=200, **_):
+def _march(problem, rtol, info, max_steps=200, state: MarchState | None = None, callback=None, **_):
+    """Backward-Euler pseudo-time march (see module docstring).
+
+    ``state`` continues a previous march (checkpoint/restart): the result is the same, to the
+    last bit, as that of the uninterrupted march.  ``callback(state)`` is called after every
+    step (progress, checkpoints); it may return True to stop.
+    """
     A, b, m = problem.A, problem.b, problem.mass
     bnorm = np.linalg.norm(b)
-    rate = np.abs(A.diagonal()) / m
-    target = 1.0 / rate.max()  # explicit-stable scale to start
-    dtau = 4.0 ** np.floor(np.log(target) / np.log(4.0))
-    f = np.zeros_like(b)
-    res_prev = res = 1.0
+    if state is None:
+        rate = np.abs(A.diagonal()) / m
+        state = MarchState(np.zeros_like(b), 0, 1.0 / rate.max(), 1.0, 1.0, [], [])
+    info.residual_history = list(state.residual_history)
+    info.pseudo_time_steps = list(state.pseudo_time_steps)
+    f, target, res, res_prev = state.f.copy(), state.target, state.res, state.res_prev
+    step0 = state.step
     lu, lu_dtau = None, None
     absA = abs(A)
-    for _ in range(max_steps):
+    for step in range(step0, step0 + max_steps):
+        dtau = 4.0 ** np.floor(np.log(target) / np.log(4.0) + 1e-9)
         if lu_dtau != dtau:
             lu, lu_dtau = _lu(A + sp.diags(m / dtau)), dtau
             info.factorizations += 1
         f = lu.solve(b + m * f / dtau)
+        check_finite(problem, f, f"pseudo-time step {step + 1}")
         res_prev, res = res, _rel_residual(A, f, b, bnorm)
         info.residual_history.append(res)
         info.pseudo_time_steps.append(dtau)
-        if not np.isfinite(res):
-            info.message = f"non-finite residual at pseudo-time step {len(info.residual_history)}"
+        done = _done(res, rtol, float(8 * np.finfo(float).eps * np.linalg.norm(absA @ np.abs(f)) / bnorm))
+        if not done:
+            # linear problem: backward Euler is stable at any step, so grow unless the residual
+            # doubled (then halve: a sign of trouble worth slowing down for)
+            ratio = res_prev / res
+            target *= 0.5 if ratio < 0.5 else min(10.0, max(2.0, ratio))
+        info.state = MarchState(f, step + 1, target, res, res_prev, list(info.residual_history),
+                                list(info.pseudo_time_steps))
+        if callback is not None and callback(info.state):
             break
-        if _done(res, rtol, float(8 * np.finfo(float).eps * np.linalg.norm(absA @ np.abs(f)) / bnorm)):
+        if done:
             break
-        ratio = res_prev / res
-        target *= min(10.0, max(2.0, ratio)) if ratio > 1.0 else 0.5
-        dtau = 4.0 ** np.floor(np.log(target) / np.log(4.0) + 1e-9)
     info.iterations = len(info.residual_history)
     return f
 
@@ -272,19 +323,25 @@ def choose_method(problem) -> str:
     return "krylov"
 
 
-def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_steps: int = 200):
-    """Solve ``A f = b`` to ``||A f - b||_2 <= rtol ||b||_2``; returns ``(f, SolveInfo)``.
+def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_steps: int = 200,
+                 state: MarchState | None = None, callback=None):
+    """Solve ``A f = b`` to ``||A f - b||_2 <= max(rtol ||b||_2, round-off floor)``; returns ``(f, SolveInfo)``.
 
     ``info.converged`` is False (and ``info.message`` says by how much it missed) when the
-    stopping test is not met; the caller decides what to do with such a result.
+    stopping test is not met; the caller decides what to do with such a result.  ``state`` and
+    ``callback`` apply to the march (restart from a checkpoint; progress and checkpoints).
+    Raises :class:`NumericalError` if NaN or Inf appears.
     """
+    if state is not None and method == "auto":
+        method = "march"
     if method == "auto":
         method = choose_method(problem)
     if method not in METHODS:
         raise ValueError(f"method = {method!r} is not allowed; allowed: auto, {', '.join(METHODS)}")
     info = SolveInfo(method=method, rtol=rtol)
     t0 = time.perf_counter()
-    f = METHODS[method](problem, rtol, info, max_steps=max_steps)
+    f = METHODS[method](problem, rtol, info, max_steps=max_steps, state=state, callback=callback)
+    check_finite(problem, f, f"the end of the {method} solve")
     info.wall_s = time.perf_counter() - t0
     bnorm = np.linalg.norm(problem.b)
     info.residual = _rel_residual(problem.A, f, problem.b, bnorm) if np.all(np.isfinite(f)) else np.inf

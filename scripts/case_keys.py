@@ -23,5 +23,21 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def update_readme(path) -> None:
+    """Replace the block between the case-keys markers of the README with the current table."""
+    from pathlib import Path
+
+    text = Path(path).read_text()
+    begin, end = "<!-- case-keys:begin -->\n", "\n<!-- case-keys:end -->"
+    a, b = text.index(begin) + len(begin), text.index(end)
+    Path(path).write_text(text[:a] + table() + text[b:])
+
+
 if __name__ == "__main__":
-    print(table())
+    import sys
+    from pathlib import Path
+
+    if "--update-readme" in sys.argv:
+        update_readme(Path(__file__).resolve().parents[1] / "README.md")
+    else:
+        print(table())
