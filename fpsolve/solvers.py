@@ -152,7 +152,10 @@ def refine(solve, A, b, f, info):
 
 
 def _lu(M):
-    return spla.splu(sp.csc_matrix(M), permc_spec="COLAMD")
+    try:
+        return spla.splu(sp.csc_matrix(M), permc_spec="COLAMD")
+    except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
+        raise NumericalError(f"sparse LU failed: {err} (no steady state, or a zero row of the operator)") from None
 
 
 def _direct(problem, rtol, info, **_):
@@ -334,6 +337,12 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
     """
     if state is not None and method == "auto":
         method = "march"
+    bad_rows = np.flatnonzero(~np.isfinite(np.add.reduceat(np.abs(problem.A.data), problem.A.indptr[:-1])
+                                           if problem.A.nnz else np.zeros(0)))
+    if bad_rows.size or not np.all(np.isfinite(problem.b)):
+        first = int(bad_rows[0]) if bad_rows.size else int(np.flatnonzero(~np.isfinite(problem.b))[0])
+        raise NumericalError(f"NaN/Inf in the {'operator A' if bad_rows.size else 'source b'} (assembly), first at "
+                             f"{_locate(problem, first)}: check the coefficients and the source")
     if method == "auto":
         method = choose_method(problem)
     if method not in METHODS:
