@@ -100,7 +100,7 @@ def _progress(args, case, out, case_key):
     from . import __version__
     from .io import write_checkpoint
 
-    want_bar = not args.quiet and (args.progress or sys.stderr.isatty())
+    want_bar = not args.quiet and (args.progress or sys.stdout.isatty())  # bar on stderr, only for a person
     every, minutes = args.checkpoint_every, args.checkpoint_minutes
     if not (want_bar or every or minutes):
         return None, None
