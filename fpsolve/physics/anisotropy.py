@@ -37,6 +37,7 @@ __all__ = [
     "compton_getting_closed",
     "delta_s_coefficient_closed",
     "delta_c_coefficient_closed",
+    "second_order_even_term",
 ]
 
 
@@ -172,3 +173,37 @@ def compton_getting_closed(mu, *, eps, p, hc, s=5.0 / 3.0, form="eq28"):
             bracket = (bracket - eps * (1.0 - hc**2) * (s - 1.0) * (1.0 + log_mu)
                        + 0.5 * boundary_layer_ch(s, hc) * eps * np.sign(mu))
     return -eps * p * bracket
+
+
+def second_order_even_term(mu, *, s, hc, gamma_index):
+    r"""ERRATA.md §5: the O(eps^2) even term ``G_2`` of g/F that Eq. (7) omits.
+
+    For a homogeneous power law ``F ∝ p^-Gamma``, ``D_0 ∝ p^{s-2}`` and constant eps (Eq. 28
+    coefficients, or Eq. 27 away from the resonance gap):
+    ``g/F = eps Gamma G_c(mu) + eps^2 G_2(mu) + O(eps^3)`` with
+
+    .. math::
+        G_2 = \Gamma^2 H_c^2 (\mu^2/2 - 1/6) + \Gamma (s + 1 - \Gamma)(1 - H_c^2) \Phi_2(\mu),\quad
+        \Phi_2 = \int_0^{|\mu|} \frac{\Psi(t)\,dt}{(1-t^2) t^{s-1}} - \langle\cdot\rangle,\quad
+        \Psi(t) = \frac{t^s}{s} - \frac{t^{s+2}}{s+2} - \frac{2t}{s(s+2)}\ (t \ge 0),
+
+    ``<.>`` the mean over mu in [-1, 1].  G_2 is even in mu.
+    """
+    from scipy.integrate import quad
+
+    _checks.in_range("s", s, 1.0, 2.0, hi_open=True)
+    mu = np.asarray(mu, dtype=float)
+
+    def psi_ratio(t):
+        if t >= 1.0:
+            t = 1.0 - 1e-15
+        psi = t**s / s - t ** (s + 2) / (s + 2) - 2 * t / (s * (s + 2))
+        return psi / ((1 - t * t) * t ** (s - 1))
+
+    def phi(x):
+        return quad(psi_ratio, 0.0, x, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
+
+    mean = quad(phi, 0.0, 1.0, epsabs=1e-13, epsrel=1e-11, limit=200)[0]  # = <Phi> over [-1, 1] (even)
+    phi2 = np.vectorize(phi)(np.abs(mu)) - mean
+    g = gamma_index
+    return g**2 * hc**2 * (mu**2 / 2 - 1.0 / 6.0) + g * (s + 1 - g) * (1 - hc**2) * phi2
