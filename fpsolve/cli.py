@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-minutes", type=float, default=0.0, metavar="M", help="checkpoint every M minutes")
     run.add_argument("--restart", metavar="CHECKPOINT", help="continue a march from a checkpoint")
     run.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    val = sub.add_parser("validate", help="run the validation problems, write a Markdown/JSON report")
+    val.add_argument("--quick", action="store_true", help="coarse subset (CI)")
+    val.add_argument("--only", default=None, help="comma list of problems")
+    val.add_argument("--out", default="validation-out", help="report folder")
     inf = sub.add_parser("info", help="summary of an output file")
     inf.add_argument("file")
     plo = sub.add_parser("plot", help="standard figures of an output file")
@@ -78,6 +82,8 @@ def main(argv=None) -> int:
             return _run(args)
         elif args.command == "info":
             return _info(args)
+        elif args.command == "validate":
+            return _validate(args)
         elif args.command == "plot":
             return _plot(args)
         return 0
@@ -161,6 +167,23 @@ def _run(args) -> int:
         for png in standard_figures(result, out.with_suffix("")):
             print(f"wrote {png}")
     return 0 if result.info.converged else 3
+
+
+def _validate(args) -> int:
+    try:
+        from validation.report import run_all
+    except ImportError:  # run from a source tree without the package installed
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from validation.report import run_all
+
+    only = [x.strip() for x in args.only.split(",")] if args.only else None
+    checks = run_all(args.out, quick=args.quick, only=only)
+    failed = [c for c in checks if not c.passed]
+    for c in failed:
+        print(f"FAIL {c.problem}: {c.name}: {c.computed:.6g} vs {c.reference:.6g} (tolerance {c.tolerance:.1e})")
+    n = sum(c.kind == "check" for c in checks)
+    print(f"validation: {n - len(failed)} of {n} checks passed; report {Path(args.out) / 'report.md'}")
+    return 1 if failed else 0
 
 
 def _info(args) -> int:

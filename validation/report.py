@@ -1,0 +1,43 @@
+"""Run validation problems and write the report: Markdown table, JSON record, figures, HDF5 fields."""
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from pathlib import Path
+
+from . import PROBLEMS
+
+
+def run_all(out, quick=False, only=None):
+    """Run the problems (all, or ``only``), write ``report.md`` and ``checks.json``; return the checks."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = PROBLEMS if not only else [n for n in PROBLEMS if n in only]
+    unknown = set(only or ()) - set(PROBLEMS)
+    if unknown:
+        raise ValueError(f"--only {','.join(sorted(unknown))}: unknown problem; allowed: {', '.join(PROBLEMS)}")
+    checks, times = [], {}
+    for name in names:
+        module = importlib.import_module(f"validation.{name}")
+        sub = out / name
+        sub.mkdir(exist_ok=True)
+        t0 = time.perf_counter()
+        checks += module.run(sub, quick=quick)
+        times[name] = time.perf_counter() - t0
+    (out / "checks.json").write_text(json.dumps([c.record() for c in checks], indent=1))
+    lines = [f"# fpsolve validation report{' (quick)' if quick else ''}", "",
+             f"{sum(c.passed for c in checks if c.kind == 'check')} of {sum(c.kind == 'check' for c in checks)} checks "
+             f"passed; {sum(c.kind == 'info' for c in checks)} informational rows (printed forms of the paper, "
+             f"thresholds of the diffusion approximation).", "",
+             "| problem | check | quantity | computed | reference | error | tolerance | result | reason |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for c in checks:
+        result = "info" if c.kind == "info" else ("pass" if c.passed else "**FAIL**")
+        tol = "—" if c.kind == "info" else f"{c.tolerance:.1e}"
+        lines.append(f"| {c.problem} | {c.name} | {c.quantity} | {c.computed:.6g} | {c.reference:.6g} | "
+                     f"{c.error:.2e} | {tol} | {result} | {c.reason} |")
+    lines += ["", "Wall time per problem: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), "",
+              "Figures:"] + [f"- `{p.relative_to(out)}`" for p in sorted(out.rglob("*.png"))]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return checks
