@@ -49,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--quick", action="store_true", help="coarse subset (CI)")
     val.add_argument("--only", default=None, help="comma list of problems")
     val.add_argument("--out", default="validation-out", help="report folder")
+    con = sub.add_parser("converge", help="refinement ladder: observed orders, Richardson values")
+    con.add_argument("case")
+    con.add_argument("--refine", default="z", help="comma list of z, mu, p")
+    con.add_argument("--levels", type=int, default=4)
+    con.add_argument("--ratio", type=float, default=2.0)
+    con.add_argument("--out", default="converge-out")
+    con.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
+    con.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    swp = sub.add_parser("sweep", help="runs over section.key=v1,v2,... (product)")
+    swp.add_argument("case")
+    swp.add_argument("--out", default="sweep-out")
+    swp.add_argument("--scheduler", default=None)
+    swp.add_argument("--workers", type=int, default=None)
     inf = sub.add_parser("info", help="summary of an output file")
     inf.add_argument("file")
     plo = sub.add_parser("plot", help="standard figures of an output file")
@@ -84,6 +97,23 @@ def main(argv=None) -> int:
             return _info(args)
         elif args.command == "validate":
             return _validate(args)
+        elif args.command == "converge":
+            from .studies import converge
+
+            load_case(args.case, [o for o in args.overrides if "," not in o.split("=", 1)[1]])  # validate first
+            rows = converge(args.case, args.overrides, [x.strip() for x in args.refine.split(",")], args.levels,
+                            args.ratio, args.out, args.scheduler, args.workers)
+            for row in rows:
+                print(f"{row['quantity']:40s} order {row['order']:6.3f}  Richardson {row['extrapolated']:.10g}"
+                      f"  +- {row['error']:.2e}  ({row['digits']:.1f} digits) {row['note']}")
+            print(f"wrote {Path(args.out) / 'converge.md'}")
+        elif args.command == "sweep":
+            from .studies import sweep
+
+            sweeps = [o for o in args.overrides if "," in o.split("=", 1)[1]]
+            fixed = [o for o in args.overrides if o not in sweeps]
+            records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers)
+            print(f"{len(records)} runs; wrote {Path(args.out) / 'sweep.md'}")
         elif args.command == "plot":
             return _plot(args)
         return 0

@@ -1,0 +1,207 @@
+r"""Convergence ladders and parameter sweeps: independent runs, local processes or a Dask cluster.
+
+``fpsolve converge CASE --refine z,mu,p --levels 4 --ratio 2`` multiplies the cell counts of the
+refined axes by ``ratio**level`` and reports, for every quantity (F, |g/F| and delta at the
+probes, the streaming amplitude against Eq. 38, the balance closure), the observed order from
+the last three levels, ``p = ln(|q1 - q0| / |q2 - q1|) / ln(ratio)``, the Richardson value
+``q* = q2 + (q2 - q1)/(ratio**p - 1)``, its error estimate ``|q* - q2|`` and the converged digits
+``-log10(|q* - q2| / |q*|)``.  ``fpsolve sweep CASE key=v1,v2 ...`` runs the product of the listed
+values.  Every run is a task cached by the hash of its resolved case, so a re-run skips finished
+ones; tasks go to local processes, or to ``dask.distributed`` with ``--scheduler ADDRESS``.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep"]
+
+REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells"}
+
+
+def quantities(result) -> dict:
+    """Scalar diagnostics of a run, named by probe."""
+    q = {"balance closure": float(result.balance["closure"])}
+    for pr in result.probes:
+        where = f"p={pr.p:.4g}" if pr.z is None else f"z={pr.z:.4g},p={pr.p:.4g}"
+        q[f"F({where})"] = float(pr.F)
+        q[f"max|g/F|({where})"] = float(np.max(np.abs(pr.g_over_F)))
+        if np.isfinite(pr.streaming_amplitude):
+            q[f"amplitude/Eq.38({where})"] = float(pr.streaming_amplitude / pr.streaming_amplitude_eq38)
+    return q
+
+
+def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> dict:
+    """Solve one case (in whatever process runs it); cached by the resolved case and version."""
+    import fpsolve
+    from fpsolve.run import case_hash
+
+    case = fpsolve.load_case(case_path, overrides)
+    key = f"{case_hash(case)}-{fpsolve.__version__}-{case.get('solver', 'method')}-{case.get('solver', 'rtol')}"
+    cache = Path(cache_dir) / f"{key}.json" if cache_dir else None
+    if cache is not None and cache.exists():
+        record = json.loads(cache.read_text())
+        record["cached"] = True
+        return record
+    result = fpsolve.solve(case)
+    record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": result.info.converged,
+              "wall_s": result.timings["total_s"], "quantities": quantities(result), "cached": False}
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(record))
+    return record
+
+
+def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None) -> list:
+    """Run ``(case_path, overrides, cache_dir)`` tasks: a Dask cluster if ``scheduler``, else local processes."""
+    if scheduler is not None:
+        try:
+            from dask.distributed import Client
+        except ImportError as err:
+            raise ValueError("--scheduler needs dask.distributed (pip install distributed)") from err
+        client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
+        futures = [client.submit(run_task, *t, pure=False) for t in tasks]
+        return client.gather(futures)
+    if workers == 1 or len(tasks) == 1:
+        return [run_task(*t) for t in tasks]
+    # spawn, not fork: numba's OpenMP threads make fork unsafe once the parent ran a kernel
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(run_task, *zip(*tasks)))
+
+
+def ladder(case, refine, levels, ratio) -> list:
+    """Override lists of the refinement levels (mu counts kept even)."""
+    base = {ax: case.get("grid", REFINE_KEYS[ax]) for ax in refine}
+    out = []
+    for level in range(levels):
+        over = []
+        for ax, n in base.items():
+            m = int(round(n * ratio**level))
+            if ax == "mu":
+                m += m % 2
+            over.append(f"grid.{REFINE_KEYS[ax]}={m}")
+        out.append(over)
+    return out
+
+
+#: Differences below this fraction of the value are the round-off of the steady solves (thick
+#: problems converge to ~1e-9 relative, the round-off floor of the residual): no order from them.
+NOISE = 1e-8
+
+
+def richardson(values, ratio):
+    """Observed order, extrapolated value, error estimate and converged digits from the last three levels."""
+    q0, q1, q2 = values[-3:]
+    d1, d2 = q1 - q0, q2 - q1
+    scale = max(abs(q0), abs(q1), abs(q2))
+    if max(abs(d1), abs(d2)) <= NOISE * scale:
+        return {"order": float("nan"), "extrapolated": q2, "error": max(abs(d1), abs(d2)),
+                "digits": float(-np.log10(max(abs(d1), abs(d2), 1e-300) / scale)) if scale else float("nan"),
+                "note": "converged to round-off"}
+    if d1 == 0 or d2 == 0 or np.sign(d1) != np.sign(d2):
+        return {"order": float("nan"), "extrapolated": q2, "error": abs(d2), "digits": float("nan"),
+                "note": "not monotone: no asymptotic order yet"}
+    order = float(np.log(abs(d1) / abs(d2)) / np.log(ratio))
+    extrapolated = q2 + d2 / (ratio**order - 1.0)
+    error = abs(extrapolated - q2)
+    digits = float(-np.log10(error / abs(extrapolated))) if extrapolated and error else float("inf")
+    return {"order": order, "extrapolated": float(extrapolated), "error": float(error), "digits": digits, "note": ""}
+
+
+def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="converge-out",
+             scheduler=None, workers=None):
+    """Run a refinement ladder and write ``converge.md``, ``converge.png`` and ``converge.h5``; returns the rows."""
+    import h5py
+
+    import fpsolve
+
+    case = fpsolve.load_case(case_path, list(overrides))
+    if levels < 3:
+        raise ValueError(f"--levels {levels}: at least 3 levels are needed for an observed order")
+    bad = set(refine) - set(REFINE_KEYS)
+    if bad:
+        raise ValueError(f"--refine {','.join(sorted(bad))}: unknown axis; allowed: z, mu, p")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = ladder(case, refine, levels, ratio)
+    records = run_tasks([(str(case_path), list(overrides) + s, str(out / "cache")) for s in steps], scheduler, workers)
+    names = list(records[0]["quantities"])
+    rows = []
+    for name in names:
+        vals = [r["quantities"][name] for r in records]
+        rows.append({"quantity": name, "values": vals, **richardson(vals, ratio)})
+    lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", "",
+             "| level | overrides | unknowns | wall [s] | cached |", "|---|---|---|---|---|"]
+    for i, (s, r) in enumerate(zip(steps, records)):
+        lines.append(f"| {i} | {' '.join(s)} | {r['unknowns']} | {r['wall_s']:.2f} | {r['cached']} |")
+    lines += ["", "| quantity | " + " | ".join(f"level {i}" for i in range(levels))
+              + " | observed order | Richardson | error estimate | converged digits | note |",
+              "|---" * (levels + 6) + "|"]
+    for row in rows:
+        lines.append(f"| {row['quantity']} | " + " | ".join(f"{v:.10g}" for v in row["values"])
+                     + f" | {row['order']:.3f} | {row['extrapolated']:.10g} | {row['error']:.2e} | {row['digits']:.2f}"
+                     f" | {row['note']} |")
+    (out / "converge.md").write_text("\n".join(lines) + "\n")
+    _figure(rows, records, out / "converge.png", len(refine))
+    with h5py.File(out / "converge.h5", "w") as h5:
+        h5.attrs["case"] = str(case_path)
+        h5.attrs["refine"] = ",".join(refine)
+        h5.attrs["ratio"] = ratio
+        h5.create_dataset("unknowns", data=[r["unknowns"] for r in records])
+        for row in rows:
+            g = h5.create_group(row["quantity"].replace("/", "_"))
+            g.create_dataset("values", data=row["values"])
+            for k in ("order", "extrapolated", "error", "digits"):
+                g.attrs[k] = row[k]
+    return rows
+
+
+def _figure(rows, records, path, n_axes):
+    """|q - q*| against the unknowns, with reference slopes of orders 1 and 2 (N^(-order/n_axes))."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = np.array([r["unknowns"] for r in records], dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for row in rows:
+        err = np.abs(np.array(row["values"]) - row["extrapolated"])[:-1]
+        if np.all(err > 0) and np.all(np.isfinite(err)):
+            ax.loglog(n[:-1], err, "o-", label=row["quantity"])
+    if ax.lines:
+        x0, y0 = n[0], max(line.get_ydata()[0] for line in ax.lines)
+        for order, style in ((1, ":"), (2, "--")):
+            ax.loglog(n[:-1], y0 * (n[:-1] / x0) ** (-order / n_axes), style, color="0.5", lw=0.8,
+                      label=f"order {order}")
+    ax.set_xlabel("unknowns N")
+    ax.set_ylabel("|q - q_Richardson|")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None, workers=None):
+    """Runs for every combination of ``section.key=v1,v2,...``; writes ``sweep.md`` and returns the records."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    axes = []
+    for a in assignments:
+        key, _, values = a.partition("=")
+        if not values:
+            raise ValueError(f"sweep {a!r}: expected section.key=v1,v2,...")
+        axes.append([f"{key}={v}" for v in values.split(",")])
+    combos = [list(c) for c in itertools.product(*axes)]
+    records = run_tasks([(str(case_path), list(overrides) + c, str(out / "cache")) for c in combos], scheduler, workers)
+    names = list(records[0]["quantities"])
+    lines = ["| " + " | ".join(["run"] + names) + " |", "|---" * (len(names) + 1) + "|"]
+    for c, r in zip(combos, records):
+        lines.append("| " + " ".join(c) + " | " + " | ".join(f"{r['quantities'][k]:.6g}" for k in names) + " |")
+    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    return records
