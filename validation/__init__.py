@@ -5,4 +5,4 @@ equations, with ERRATA.md corrections), the resolution, named tolerances with th
 ``run(out, quick) -> list[Check]`` and ``main()``.  ``fpsolve validate`` runs them all and writes
 a Markdown report, a JSON record, HDF5 fields and PNG figures.
 """
-PROBLEMS = ["streaming", "compton_getting", "transport", "mixed", "swk", "knudsen"]
+PROBLEMS = ["streaming", "compton_getting", "transport", "mixed", "swk", "reduced", "knudsen"]
