@@ -10,6 +10,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 7})
 import numpy as np  # noqa: E402
 
 import fpsolve  # noqa: E402

@@ -66,7 +66,7 @@ def run(out, quick=False):
         ax.plot(mu, hc * mu, "-", lw=0.8, color=ax.lines[-1].get_color())
     ax.set_xlabel(r"pitch-angle cosine $\mu$")
     ax.set_ylabel(r"$g_c/F$  [$\Gamma V_A/c$]")
-    ax.set_title("interstellar Compton–Getting anisotropy (paper Fig. 2): kinetic (dots), Eq. (40) (lines)")
+    ax.set_title("paper Fig. 2: kinetic (dots) vs Eq. (40) (lines)")
     ax.legend(fontsize=7)
     save(fig, out / "compton_getting_fig2.png")
 
