@@ -22,7 +22,7 @@ from .physics import (
     kappa_zz_closed,
     pitch_integrals,
 )
-from .physics.units import C_LIGHT, PARSEC
+from .physics.units import C_LIGHT
 
 __all__ = ["ReportRow", "physics_report", "format_report"]
 

@@ -60,11 +60,8 @@ def test_compton_getting_fig2(hc):
 
 
 def _swk_model(r, form):
-    m = r.problem.physics.model
-    s = m.s
-    k_diff = float(m.velocity(m.p_ref)) * m.p_ref ** (s - 2) / (4 * (2 - s) * (4 - s) * m.d0_ref)  # Eq. (30)
-    tau0 = 1.0 / float(r.problem.physics.loss_rate(1.0))
-    return SWK(eta=2 - s, k_diff=k_diff, tau0=tau0, form=form)
+    ph = r.problem.physics
+    return SWK.from_turbulence(ph.model, 1.0 / float(ph.loss_rate(1.0)), form)
 
 
 def test_swk_point_source():

@@ -64,7 +64,7 @@ def test_resonance_scales_eq20_eq21():
     v = C_LIGHT * np.sqrt(1 - 1 / gamma**2)
     r_l = v / omega_a
     k_max = max_resonant_wavenumber(charge=q, mass_number=a, gamma=gamma, n_cm3=n)
-    assert 1 / (r_l * va / v) == pytest.approx(omega_a / va, rel=1e-14)
+    assert v / (r_l * va) == pytest.approx(omega_a / va, rel=1e-14)  # 1/(R_L eps), eps = V_A/v
     assert omega_a / va == pytest.approx(k_max, rel=1e-14)
     assert va * k_max == pytest.approx(omega_a, rel=1e-14)
 

@@ -1,5 +1,4 @@
 """Slow numpy/scipy twins of the numba kernels (used only in tests)."""
-import numpy as np
 import scipy.sparse as sp
 
 from fpsolve.operator import streaming_coefficients, z_mass

@@ -29,10 +29,9 @@ ALPHA_TOL = 3e-2
 
 
 def swk_model(r, form):
-    m = r.problem.physics.model
-    s = m.s
-    k_diff = float(m.velocity(m.p_ref)) * m.p_ref ** (s - 2) / (4 * (2 - s) * (4 - s) * m.d0_ref)  # Eq. (30)
-    return SWK(eta=2 - s, k_diff=k_diff, tau0=1.0 / float(r.problem.physics.loss_rate(1.0)), form=form)
+    """SWK parameters of a kinetic run (Eq. 30 normalisation, pion time from b(p) = p/tau_0)."""
+    ph = r.problem.physics
+    return SWK.from_turbulence(ph.model, 1.0 / float(ph.loss_rate(1.0)), form)
 
 
 def run(out, quick=False):

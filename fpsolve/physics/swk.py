@@ -101,6 +101,19 @@ class SWK:
         if self.form not in ("corrected", "printed"):
             raise ValueError(f"form = {self.form!r} is not allowed; allowed: corrected, printed")
 
+    @classmethod
+    def from_turbulence(cls, model, tau0, form: Form = "corrected", c_light: float = 1.0) -> "SWK":
+        r"""The SWK parameters of a slab coefficient set: ``eta = 2 - s`` and ``K_0`` such that the
+        relativistic leading-order ``kappa_zz`` of Eq. (30) is ``K_0 x^eta`` (same units as the model).
+
+        With ``D_0 = d0_ref (v/v_ref)(p/p_ref)^{s-2}``: ``K_0 = v_ref p_ref^{s-2} / (4 (2-s)(4-s) d0_ref)``.
+        ``tau0``: the pion-loss time of Eq. (54) in the model's time unit.
+        """
+        s = model.s
+        v_ref = float(model.velocity(model.p_ref))
+        k_diff = v_ref * model.p_ref ** (s - 2.0) / (4.0 * (2.0 - s) * (4.0 - s) * model.d0_ref)
+        return cls(eta=2.0 - s, k_diff=k_diff, tau0=tau0, form=form, c_light=c_light)
+
     # --- scales (Eqs. 47, 56, 57, 72, 75) ------------------------------------------------
     @property
     def l_d(self) -> float:

@@ -10,7 +10,6 @@ is available under a ``*_printed`` name.  Constants are those of ERRATA.md §6.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
