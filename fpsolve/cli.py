@@ -57,11 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("--out", default="converge-out")
     con.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
     con.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    con.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     swp = sub.add_parser("sweep", help="runs over section.key=v1,v2,... (product)")
     swp.add_argument("case")
     swp.add_argument("--out", default="sweep-out")
     swp.add_argument("--scheduler", default=None)
     swp.add_argument("--workers", type=int, default=None)
+    swp.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     inf = sub.add_parser("info", help="summary of an output file")
     inf.add_argument("file")
     plo = sub.add_parser("plot", help="standard figures of an output file")
@@ -102,7 +104,7 @@ def main(argv=None) -> int:
 
             load_case(args.case, [o for o in args.overrides if "," not in o.split("=", 1)[1]])  # validate first
             rows = converge(args.case, args.overrides, [x.strip() for x in args.refine.split(",")], args.levels,
-                            args.ratio, args.out, args.scheduler, args.workers)
+                            args.ratio, args.out, args.scheduler, args.workers, _want_bar(args))
             for row in rows:
                 print(f"{row['quantity']:40s} order {row['order']:6.3f}  Richardson {row['extrapolated']:.10g}"
                       f"  +- {row['error']:.2e}  ({row['digits']:.1f} digits) {row['note']}")
@@ -112,7 +114,7 @@ def main(argv=None) -> int:
 
             sweeps = [o for o in args.overrides if "," in o.split("=", 1)[1]]
             fixed = [o for o in args.overrides if o not in sweeps]
-            records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers)
+            records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers, _want_bar(args))
             print(f"{len(records)} runs; wrote {Path(args.out) / 'sweep.md'}")
         elif args.command == "plot":
             return _plot(args)
@@ -129,6 +131,11 @@ def main(argv=None) -> int:
         return 2
 
 
+def _want_bar(args) -> bool:
+    """A progress bar (on stderr) for a person at a terminal, or when asked with --progress."""
+    return not args.quiet and (getattr(args, "progress", False) or sys.stdout.isatty())
+
+
 def _progress(args, case, out, case_key):
     """Callback for the march: tqdm bar (terminal or --progress) and checkpoints; None if neither."""
     import time
@@ -136,7 +143,7 @@ def _progress(args, case, out, case_key):
     from . import __version__
     from .io import write_checkpoint
 
-    want_bar = not args.quiet and (args.progress or sys.stdout.isatty())  # bar on stderr, only for a person
+    want_bar = _want_bar(args)
     every, minutes = args.checkpoint_every, args.checkpoint_minutes
     if not (want_bar or every or minutes):
         return None, None

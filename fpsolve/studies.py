@@ -14,7 +14,8 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -57,21 +58,47 @@ def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> d
     return record
 
 
-def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None) -> list:
-    """Run ``(case_path, overrides, cache_dir)`` tasks: a Dask cluster if ``scheduler``, else local processes."""
-    if scheduler is not None:
-        try:
-            from dask.distributed import Client
-        except ImportError as err:
-            raise ValueError("--scheduler needs dask.distributed (pip install distributed)") from err
-        client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
-        futures = [client.submit(run_task, *t, pure=False) for t in tasks]
-        return client.gather(futures)
-    if workers == 1 or len(tasks) == 1:
-        return [run_task(*t) for t in tasks]
-    # spawn, not fork: numba's OpenMP threads make fork unsafe once the parent ran a kernel
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(run_task, *zip(*tasks)))
+def _bar(total, progress):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="runs", unit="run", file=sys.stderr)
+
+
+def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, progress: bool = False) -> list:
+    """Run ``(case_path, overrides, cache_dir)`` tasks: a Dask cluster if ``scheduler``, else local
+    processes; results in task order; ``progress`` draws a bar over finished runs (stderr)."""
+    bar = _bar(len(tasks), progress)
+    try:
+        if scheduler is not None:
+            try:
+                from dask.distributed import Client, as_completed as dask_completed
+            except ImportError as err:
+                raise ValueError("--scheduler needs dask.distributed (pip install distributed)") from err
+            client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
+            futures = [client.submit(run_task, *t, pure=False) for t in tasks]
+            if bar is not None:
+                for _ in dask_completed(futures):
+                    bar.update(1)
+            return client.gather(futures)
+        if workers == 1 or len(tasks) == 1:
+            out = []
+            for t in tasks:
+                out.append(run_task(*t))
+                if bar is not None:
+                    bar.update(1)
+            return out
+        # spawn, not fork: numba's OpenMP threads make fork unsafe once the parent ran a kernel
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(run_task, *t) for t in tasks]
+            if bar is not None:
+                for _ in as_completed(futures):
+                    bar.update(1)
+            return [fu.result() for fu in futures]
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def ladder(case, refine, levels, ratio) -> list:
@@ -114,7 +141,7 @@ def richardson(values, ratio):
 
 
 def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="converge-out",
-             scheduler=None, workers=None):
+             scheduler=None, workers=None, progress=False):
     """Run a refinement ladder and write ``converge.md``, ``converge.png`` and ``converge.h5``; returns the rows."""
     import h5py
 
@@ -129,7 +156,8 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     steps = ladder(case, refine, levels, ratio)
-    records = run_tasks([(str(case_path), list(overrides) + s, str(out / "cache")) for s in steps], scheduler, workers)
+    records = run_tasks([(str(case_path), list(overrides) + s, str(out / "cache")) for s in steps], scheduler, workers,
+                        progress)
     names = list(records[0]["quantities"])
     rows = []
     for name in names:
@@ -187,7 +215,7 @@ def _figure(rows, records, path, n_axes):
     plt.close(fig)
 
 
-def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None, workers=None):
+def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None, workers=None, progress=False):
     """Runs for every combination of ``section.key=v1,v2,...``; writes ``sweep.md`` and returns the records."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,7 +226,8 @@ def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None,
             raise ValueError(f"sweep {a!r}: expected section.key=v1,v2,...")
         axes.append([f"{key}={v}" for v in values.split(",")])
     combos = [list(c) for c in itertools.product(*axes)]
-    records = run_tasks([(str(case_path), list(overrides) + c, str(out / "cache")) for c in combos], scheduler, workers)
+    records = run_tasks([(str(case_path), list(overrides) + c, str(out / "cache")) for c in combos], scheduler, workers,
+                        progress)
     names = list(records[0]["quantities"])
     lines = ["| " + " | ".join(["run"] + names) + " |", "|---" * (len(names) + 1) + "|"]
     for c, r in zip(combos, records):

@@ -48,3 +48,16 @@ def test_sweep(tmp_path):
     amps = [r["quantities"]["amplitude/Eq.38(z=0,p=0.9999)"] for r in records]
     assert np.allclose(amps, 1.0, atol=1e-6)
     assert "turbulence.s=1.5" in (tmp_path / "sweep.md").read_text()
+
+
+def test_sweep_progress_bar_only_when_asked(tmp_path):
+    """Not a terminal: no bar unless --progress (issue 4: progress for ladders and sweeps)."""
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "fpsolve.cli", "sweep", str(SLAB), "turbulence.s=1.5,1.6", "grid.z_cells=20",
+            "--workers", "1"]
+    quiet = subprocess.run(base + ["--out", str(tmp_path / "a")], capture_output=True, text=True)
+    shown = subprocess.run(base + ["--out", str(tmp_path / "b"), "--progress"], capture_output=True, text=True)
+    assert quiet.returncode == 0 and shown.returncode == 0
+    assert "runs:" not in quiet.stderr and "2/2" in shown.stderr
