@@ -7,6 +7,8 @@ Checkpoints of long marches: ``--checkpoint-every N`` / ``--checkpoint-minutes M
 ``--checkpoint PATH``); ``--restart PATH`` continues one.  NaN/Inf stops the run (exit 4)
 naming the step and the first bad cell.
 ``fpsolve info OUT.h5`` and ``fpsolve plot OUT.h5 [--what g,F,delta,residual]`` read files.
+``fpsolve validate [--quick]``, ``fpsolve converge CASE --refine z,mu,p`` and
+``fpsolve sweep CASE key=v1,v2`` run the validation suite and studies.
 ``fpsolve report CASE.toml [section.key=value ...]`` prints the physics report of a case
 (transport coefficients and anisotropy predictions, quadrature vs closed forms).
 Bad input: one line on stderr naming the file and key, exit status 2
@@ -31,11 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="fpsolve", description="Cosmic-ray Fokker–Planck transport beyond "
                                  "the diffusion approximation (Schlickeiser et al. 2019).")
     ap.add_argument("--version", action="version", version=f"fpsolve {__version__}")
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    ap.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings and errors only")
+    def common(p, default):
+        p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+        p.add_argument("-v", "--verbose", action="count", default=default(0), help="more log output (-vv: debug)")
+        p.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                       help="no progress bar, warnings and errors only")
+
+    common(ap, lambda d: d)
+    # the same options after the sub-command; SUPPRESS keeps the sub-parser from resetting them
+    shared = argparse.ArgumentParser(add_help=False)
+    common(shared, lambda d: argparse.SUPPRESS)
     sub = ap.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="solve the kinetic equation for a case, write HDF5")
+
+    def command(name, **kw):
+        return sub.add_parser(name, parents=[shared], **kw)
+
+    run = command("run", help="solve the kinetic equation for a case, write HDF5")
     run.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
@@ -44,12 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", type=int, default=0, metavar="N", help="checkpoint every N march steps")
     run.add_argument("--checkpoint-minutes", type=float, default=0.0, metavar="M", help="checkpoint every M minutes")
     run.add_argument("--restart", metavar="CHECKPOINT", help="continue a march from a checkpoint")
-    run.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
-    val = sub.add_parser("validate", help="run the validation problems, write a Markdown/JSON report")
+    run.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
+    val = command("validate", help="run the validation problems, write a Markdown/JSON report")
     val.add_argument("--quick", action="store_true", help="coarse subset (CI)")
     val.add_argument("--only", default=None, help="comma list of problems")
     val.add_argument("--out", default="validation-out", help="report folder")
-    con = sub.add_parser("converge", help="refinement ladder: observed orders, Richardson values")
+    con = command("converge", help="refinement ladder: observed orders, Richardson values")
     con.add_argument("case")
     con.add_argument("--refine", default="z", help="comma list of z, mu, p")
     con.add_argument("--levels", type=int, default=4)
@@ -58,19 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
     con.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
     con.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
-    swp = sub.add_parser("sweep", help="runs over section.key=v1,v2,... (product)")
+    swp = command("sweep", help="runs over section.key=v1,v2,... (product)")
     swp.add_argument("case")
     swp.add_argument("--out", default="sweep-out")
     swp.add_argument("--scheduler", default=None)
     swp.add_argument("--workers", type=int, default=None)
     swp.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
-    inf = sub.add_parser("info", help="summary of an output file")
+    inf = command("info", help="summary of an output file")
     inf.add_argument("file")
-    plo = sub.add_parser("plot", help="standard figures of an output file")
+    plo = command("plot", help="standard figures of an output file")
     plo.add_argument("file")
     plo.add_argument("--what", default="g,F,delta,residual", help="comma list of g, F, delta, residual")
     plo.add_argument("-o", "--outdir", default=None, help="folder of the PNG files (default: next to the file)")
-    rep = sub.add_parser("report", help="physics report of a case: coefficients, moments, anisotropy")
+    rep = command("report", help="physics report of a case: coefficients, moments, anisotropy")
     rep.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
     return ap
 
