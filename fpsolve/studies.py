@@ -44,6 +44,11 @@ def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> d
 
     case = fpsolve.load_case(case_path, overrides)
     key = f"{case_hash(case)}-{fpsolve.__version__}-{case.get('solver', 'method')}-{case.get('solver', 'rtol')}"
+    extra = _model_files(case)
+    if extra:  # user coefficient files: their contents are part of the case
+        import hashlib
+
+        key += "-" + hashlib.sha256(b"".join(p.read_bytes() for p in extra)).hexdigest()[:16]
     cache = Path(cache_dir) / f"{key}.json" if cache_dir else None
     if cache is not None and cache.exists():
         record = json.loads(cache.read_text())
@@ -52,10 +57,23 @@ def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> d
     result = fpsolve.solve(case)
     record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": result.info.converged,
               "wall_s": result.timings["total_s"], "quantities": quantities(result), "cached": False}
-    if cache is not None:
+    if cache is not None and result.info.converged:  # a failed run is never reused
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(record))
     return record
+
+
+def _model_files(case) -> list:
+    """Files a case's coefficients come from (table .npz, python file), resolved like the case does."""
+    t = case.values["turbulence"]
+    base = Path(case.source).parent
+    names = []
+    if t["model"] == "table" and t["table"]:
+        names.append(t["table"])
+    if t["model"] == "python" and t["function"] and t["function"].rsplit(":", 1)[0].endswith(".py"):
+        names.append(t["function"].rsplit(":", 1)[0])
+    paths = [Path(n) if Path(n).is_absolute() else base / n for n in names]
+    return [p for p in paths if p.exists()]
 
 
 def _bar(total, progress):
