@@ -76,6 +76,10 @@ def face_coefficients(model, grid) -> FaceCoefficients:
     w_s, w_c = integrate_pieces(ratios, pieces)
     face = mu_e[1:-1]
     g_mu = (1.0 - face**2) / w_s
+    # no scattering (D_0 = 0 above p_m, Eq. 24): int 1/D_mumu = inf, G = 0 and the ratio D_mup/D_mumu
+    # is 0/0; particles stream freely there and have no cross terms.  A NaN from a broken model
+    # (finite or NaN w_s) is left alone and stops the run at assembly.
+    w_c = np.where(np.isinf(w_s) & ~np.isfinite(w_c), 0.0, w_c)
 
     # momentum faces: mu-cell averages of the reduced momentum diffusion D_pp - D_mup^2/D_mumu
     n = mu_c.size
@@ -92,6 +96,8 @@ def face_coefficients(model, grid) -> FaceCoefficients:
         return np.maximum(d_pp - d_mup**2 / d_mumu, 0.0)
 
     i_rpp = integrate_pieces(rpp, pieces)
+    if hasattr(model, "d0"):  # no scattering above p_m: no momentum diffusion either
+        i_rpp = np.where((np.asarray(model.d0(p_e)) <= 0.0)[:, None], 0.0, i_rpp)
     return FaceCoefficients(g_mu, w_c, i_rpp / np.diff(mu_e))
 
 

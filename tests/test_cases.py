@@ -115,3 +115,11 @@ def test_full_alfvenic_against_eq7():
     r = run("full_alfvenic")
     for pr in r.probes:
         assert pr.rel_err_da < 0.03
+
+
+def test_no_scattering_above_p_max_resonant():
+    """D_0 = 0 above p_m (Eq. 24): those particles stream freely; the run stays exact and trustworthy."""
+    r = run("full_alfvenic", "turbulence.p_max_resonant=300.0", "grid.z_cells=20", "grid.p_cells=24")
+    assert r.info.converged and r.trustworthy
+    above = r.grid.p > 300.0
+    assert np.all(r.problem.coefficients.g_mu[above] == 0.0) and np.all(r.problem.coefficients.x_mu[above] == 0.0)
