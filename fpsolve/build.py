@@ -174,7 +174,14 @@ def check_run_case(case: Case) -> None:
     if need > limit:
         raise CaseError(f"{where}: [grid] too large: estimated memory {need:.3g} GB exceeds [solver] "
                         f"memory_limit_gb = {limit:g}; allowed: fewer cells or a larger limit")
-    build_grid(case)  # edges given in the case are checked here, before any work
+    grid = build_grid(case)  # edges given in the case are checked here, before any work
+    model = case.turbulence_model()
+    if hasattr(model, "eps"):
+        try:
+            model.eps(grid.p_edges)
+        except ValueError as err:
+            raise CaseError(f"{where}: [grid] p_min = {g['p_min']!r}: {err} (V_A must stay below v on the "
+                            f"whole momentum grid); allowed: a larger p_min") from None
     escape = not homogeneous and "escape" in (bd["z_min"], bd["z_max"])
     losses = (lo["pion_time"] is not None or lo["pion_density_cm3"] is not None or lo["power_law_rate"] > 0
               or np.isfinite(lo["catastrophic_time"]) or bd["p_diffusion"] == "zero_value")
