@@ -38,6 +38,7 @@ __all__ = [
     "delta_s_coefficient_closed",
     "delta_c_coefficient_closed",
     "second_order_even_term",
+    "catastrophic_loss_correction",
 ]
 
 
@@ -207,3 +208,16 @@ def second_order_even_term(mu, *, s, hc, gamma_index):
     phi2 = np.vectorize(phi)(np.abs(mu)) - mean
     g = gamma_index
     return g**2 * hc**2 * (mu**2 / 2 - 1.0 / 6.0) + g * (s + 1 - g) * (1 - hc**2) * phi2
+
+
+def catastrophic_loss_correction(mu, *, s, eps, hc, gamma_index, d0, tau_c):
+    r"""ERRATA.md §5: the catastrophic-loss term of g/F that Eq. (7) omits (Eq. 95 drops R g).
+
+    .. math:: \Delta(g/F) = -\epsilon\,\Gamma H_c\,\frac{|\mu|^{2-s}\,\mathrm{sgn}\,\mu}{4(2-s) D_0 T_c}
+
+    (odd in mu; relative to the leading Compton–Getting term it is 1/(4(2-s) D_0 T_c)).
+    """
+    _checks.in_range("s", s, 1.0, 2.0, hi_open=True)
+    _checks.positive("tau_c", tau_c)
+    mu = np.asarray(mu, dtype=float)
+    return -eps * gamma_index * hc * np.abs(mu) ** (2.0 - s) * np.sign(mu) / (4.0 * (2.0 - s) * d0 * tau_c)
