@@ -48,3 +48,16 @@ def test_bad_run_case_exits_2(tmp_path):
     assert "[source] centre = 5.0: outside the domain; allowed: [-1, 1]" in proc.stderr
     proc = _run("run", str(CASES / "compton_getting.toml"), "losses.catastrophic_time=inf", cwd=tmp_path)
     assert proc.returncode == 2 and "no steady state" in proc.stderr
+
+
+def test_homogeneous_file_round_trip(tmp_path):
+    """A homogeneous (mu, p) result: dims (mu, p) in xarray, exact read-back of f."""
+    import fpsolve
+
+    r = fpsolve.solve(fpsolve.load_case(CASES / "compton_getting.toml", ["grid.p_cells=16", "grid.mu_cells=16"]))
+    fpsolve.write(r, tmp_path / "cg.h5")
+    back = fpsolve.read(tmp_path / "cg.h5")
+    assert back.grid.homogeneous and np.array_equal(back.f, r.f)
+    xr = pytest.importorskip("xarray")
+    with xr.open_dataset(tmp_path / "cg.h5", engine="h5netcdf") as ds:
+        assert ds["f"].dims == ("mu", "p") and ds["F"].dims == ("p",)
