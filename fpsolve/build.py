@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .case import Case, CaseError
-from .grid import Grid, graded_mu_edges, log_edges, uniform_edges
+from .grid import Grid, graded_mu_edges, log_edges, snap_to_resonances, uniform_edges
 from .operator import Physics, Source
 from .physics.units import PARSEC, YEAR, tau_pion
 
@@ -49,8 +49,12 @@ def build_grid(case: Case) -> Grid:
         z = None if nz == 0 else uniform_edges(float(_length(case, g["z_min"])), float(_length(case, g["z_max"])), nz)
     if g["mu_edges"] is not None:
         mu = np.asarray(g["mu_edges"], dtype=float)
-    elif g["mu_grid"] == "graded":
+    elif g["mu_grid"] in ("graded", "resonance"):
         mu = graded_mu_edges(g["mu_cells"], 2.0 - case.values["turbulence"]["s"])
+        if g["mu_grid"] == "resonance":  # +-eps at the middle momentum of the grid on cell faces
+            model = case.turbulence_model()
+            p_mid = float(_momentum(case, np.sqrt(g["p_min"] * g["p_max"])))
+            mu = snap_to_resonances(mu, float(model.eps(p_mid)) if hasattr(model, "eps") else 0.0)
     else:
         mu = uniform_edges(-1.0, 1.0, g["mu_cells"])
     if g["p_edges"] is not None:

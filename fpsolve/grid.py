@@ -5,7 +5,8 @@ r"""Tensor finite-volume grid in (z, mu, p).
   of the linear-discontinuous representation ``f = a + b xi``, ``xi = 2(z - z_i)/h_i``.
 * ``mu``: edges spanning exactly [-1, 1] with ``mu = 0`` an edge (the streaming direction is
   constant in every cell); uniform, or graded near ``mu = 0`` so that cells are uniform in
-  ``|mu|^{2-s}`` there (where ``g ∝ |mu|^{2-s} sgn mu`` is not smooth).
+  ``|mu|^{2-s}`` there (where ``g ∝ |mu|^{2-s} sgn mu`` is not smooth), optionally with the
+  resonance gaps ``+-eps`` on faces (``snap_to_resonances``).
 * ``p``: log-spaced or given edges.  The conserved density is ``N = int dz int dmu int p^2 dp f``:
   cell volumes are ``h_i * dmu_j * V_k`` with ``V_k = (p_{k+1/2}^3 - p_{k-1/2}^3)/3``.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Grid", "uniform_edges", "graded_mu_edges", "log_edges"]
+__all__ = ["Grid", "uniform_edges", "graded_mu_edges", "log_edges", "snap_to_resonances"]
 
 
 def uniform_edges(lo: float, hi: float, n: int) -> np.ndarray:
@@ -45,6 +46,21 @@ def graded_mu_edges(n: int, eta: float) -> np.ndarray:
         half = np.where(u < u0, u**k, a + b * (u - u0) + c * (u - u0) ** 2)
         half[-1] = 1.0
     return np.concatenate([-half[::-1], half[1:]])
+
+
+def snap_to_resonances(edges: np.ndarray, eps: float) -> np.ndarray:
+    """Move the edges nearest to +-eps onto +-eps (symmetric grid kept): the resonance gaps where
+    D_mumu and D_mup have their cusps then sit on cell faces.  No change if eps is 0 or would
+    collide with 0 or +-1."""
+    e = np.array(edges, dtype=float)
+    if eps <= 0.0:
+        return e
+    pos = np.flatnonzero((e > 0.0) & (e < 1.0))
+    if pos.size == 0:
+        return e
+    i = pos[np.argmin(np.abs(e[pos] - eps))]
+    e[i], e[e.size - 1 - i] = eps, -eps
+    return e if np.all(np.diff(e) > 0) else np.array(edges, dtype=float)
 
 
 def _check_edges(name, e, lo=None, hi=None):

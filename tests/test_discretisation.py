@@ -211,3 +211,15 @@ def test_given_edges_in_a_case(tmp_path):
     assert g.nz == 5 and g.nmu == 4 and g.z_edges[3] == 0.2
     with pytest.raises(CaseError, match=r"\[grid\]: mu edges must contain 0"):
         load_case(tmp_path / "c.toml", ["grid.mu_edges=[-1.0, 0.5, 1.0]"])
+
+
+def test_resonance_mu_grid_puts_plus_minus_eps_on_faces():
+    from pathlib import Path
+
+    from fpsolve import load_case
+    from fpsolve.build import build_grid
+
+    case = load_case(Path(__file__).resolve().parents[1] / "cases" / "compton_getting.toml", ['grid.mu_grid="resonance"'])
+    e = build_grid(case).mu_edges
+    assert np.any(e == 0.01) and np.any(e == -0.01) and np.any(e == 0.0)
+    np.testing.assert_array_equal(e, -e[::-1])
