@@ -184,6 +184,16 @@ def cell_means_at(grid, f, z0):
     return (1 - t) * f[:, i, :, 0] + t * f[:, i + 1, :, 0]
 
 
+def isotropic_at(grid, f, fields, z0):
+    """``F(z0, p)`` from the interpolated cell means and ``d ln F/dz`` from the linear-discontinuous
+    slopes of the cells on either side of ``z0`` (one cell if ``z0`` is inside it): arrays over p."""
+    F = 0.5 * np.sum(cell_means_at(grid, f, z0) * grid.dmu, axis=1)
+    i = int(np.searchsorted(grid.z_edges, z0))
+    on_edge = 0 < i < grid.nz and np.isclose(grid.z_edges[i], z0, rtol=0, atol=1e-12)
+    cells = [i - 1, i] if on_edge else [max(i - 1, 0)]
+    return F, np.mean([fields.dF_dz[:, c] for c in cells], axis=0) / F
+
+
 def evaluate_at(grid, f, z0):
     """f(z0, mu, p) from the linear-discontinuous representation; mean of both traces on an edge."""
     ze = grid.z_edges
