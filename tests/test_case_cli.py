@@ -43,6 +43,7 @@ def test_report_rows_are_the_physics():
     kzz = [r for r in rows if r.quantity == "kappa_zz"]
     assert len(kzz) == 2
     # the quadrature row is Eq. (9) with the Eq. (27) coefficients: ~14% below Eq. (30) at eps = 1e-2 (ERRATA §4)
+    # ERRATA §4: J eps^{2-s} (2-s)(4-s)/2 = -0.1417 at H_c = 0.5, eps = 1e-2; the O(eps^2) remainder is 1e-4
     assert kzz[1].rel_diff == pytest.approx(-0.1417, abs=5e-4)
     u = next(r for r in rows if r.quantity.startswith("U ="))
     assert u.closed == pytest.approx(0.5 * 0.01)
