@@ -202,6 +202,7 @@ def burst_moments(t, *, v, d, n=1.0, z0=0.0, sigma=0.0, mu0=0.0, p2_0=0.0, zmu0=
     """
     t = np.asarray(t, dtype=float)
     _check_moment_input(t, v, d, sigma, mu0, p2_0)
+    _checks.positive("n (number of particles)", n)
     _checks.finite("z0 (initial <z>)", z0)
     zmu0 = z0 * mu0 if zmu0 is None else zmu0
     _checks.finite("zmu0 (initial <z mu>)", zmu0)
@@ -264,6 +265,7 @@ def free_streaming_density(z, t, *, v, n=1.0, z0=0.0, sigma=0.0):
     r"""``F(z, t) = (N/4vt)[erf((z-z_0+vt)/(sqrt2 sigma)) - erf((z-z_0-vt)/(sqrt2 sigma))]`` (docstring §2).
 
     ``sigma = 0``: the box ``N/(2vt)`` on ``|z - z_0| < vt`` (``N/(4vt)`` on its edges); ``t = 0``: the Gaussian.
+    ``t`` is a scalar; ``z`` any array.
     """
     t = float(t)
     _check_burst(t, v, sigma, n, strictly_positive_t=(sigma == 0.0))
@@ -290,7 +292,7 @@ def _check_edges(z_edges):
 
 
 def free_streaming_cell_average(z_edges, t, *, v, n=1.0, z0=0.0, sigma=0.0):
-    """Exact means of :func:`free_streaming_density` over the cells ``[z_edges[i], z_edges[i+1]]``."""
+    """Exact means of :func:`free_streaming_density` over the cells ``[z_edges[i], z_edges[i+1]]``; scalar ``t``."""
     t = float(t)
     _check_burst(t, v, sigma, n)
     e = _check_edges(z_edges)
@@ -314,7 +316,8 @@ def diffusion_density(z, t, *, kappa, n=1.0, z0=0.0, sigma=0.0, tau_c=np.inf):
     _checks.positive("kappa (kappa_zz)", kappa)
     _checks.in_range("sigma (initial Gaussian width)", sigma, 0.0)
     _checks.in_range("t (time)", t, 0.0)
-    _checks.positive("tau_c (catastrophic loss time)", tau_c) if np.isfinite(tau_c) else None
+    if np.isfinite(tau_c):
+        _checks.positive("tau_c (catastrophic loss time)", tau_c)
     var = _variance(t, kappa, sigma)
     _checks.positive("sigma^2 + 2 kappa t (burst variance)", var)
     x = np.asarray(z, dtype=float) - z0
@@ -322,7 +325,7 @@ def diffusion_density(z, t, *, kappa, n=1.0, z0=0.0, sigma=0.0, tau_c=np.inf):
 
 
 def diffusion_cell_average(z_edges, t, *, kappa, n=1.0, z0=0.0, sigma=0.0, tau_c=np.inf):
-    """Exact means of :func:`diffusion_density` over the cells of ``z_edges`` (differences of erf)."""
+    """Exact means of :func:`diffusion_density` over the cells of ``z_edges`` (differences of erf); scalar ``t``."""
     _checks.positive("kappa (kappa_zz)", kappa)
     _checks.in_range("sigma (initial Gaussian width)", sigma, 0.0)
     _checks.in_range("t (time)", t, 0.0)
