@@ -3,8 +3,8 @@
 Moments: the closed forms against (a) the moment ODEs integrated by solve_ivp, (b) a
 Legendre-spectral solution of the PDE whose matrices are built by Gauss-Legendre quadrature
 (not from the recurrence or the eigenvalues the derivation uses), with an initial pitch-angle
-distribution that has every Legendre mode, and (c) a seeded Monte Carlo of the particle paths.  Free streaming and diffusion: against brute-force
-quadrature and finite-difference residuals; the pion-loss burst integrated over time against
+distribution that has every Legendre mode, and (c) a seeded Monte Carlo of the particle paths.
+Free streaming and diffusion: against brute-force quadrature and finite-difference residuals; the pion-loss burst integrated over time against
 the steady SWK solution (corrected Eq. 55, ERRATA.md §1).
 """
 import numpy as np
@@ -74,7 +74,8 @@ def test_legendre_matrices_are_right():
     l = np.arange(13)
     round_off = 64 * np.finfo(float).eps * 12 * 13  # 64 ulps of the largest entry l(l+1) = 156
     np.testing.assert_allclose(lam, np.diag(-l * (l + 1.0)), atol=round_off)
-    np.testing.assert_allclose(np.triu(a, 2) + np.tril(a, -2), 0.0, atol=64 * np.finfo(float).eps * 13)  # sums of 80 nodes
+    # mu* couples l to l +- 1 only; off-band entries are sums of 80 products of size <= 1
+    np.testing.assert_allclose(np.triu(a, 2) + np.tril(a, -2), 0.0, atol=64 * np.finfo(float).eps * 13)
 
 
 @pytest.mark.parametrize("beta, d, v, z0, sigma", [(0.0, 1.0, 1.0, 0.0, 0.0), (1.7, 0.6, 0.8, 0.3, 0.2),

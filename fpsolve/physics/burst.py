@@ -278,7 +278,9 @@ def free_streaming_density(z, t, *, v, n=1.0, z0=0.0, sigma=0.0):
 
 
 def _erf_antiderivative(x, sigma):
-    """``Phi(x) = int erf(x/(sqrt2 sigma)) dx = x erf(.) + sigma sqrt(2/pi) exp(-x^2/2 sigma^2)``; ``|x|`` at sigma 0."""
+    """``Phi(x) = int erf(x/(sqrt2 sigma)) dx = x erf(.) + sigma sqrt(2/pi) exp(-x^2/2 sigma^2)``.
+
+    ``|x|`` for ``sigma = 0``."""
     if sigma == 0.0:
         return np.abs(x)
     return x * erf(x / (_SQRT2 * sigma)) + sigma * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * (x / sigma) ** 2)
@@ -337,7 +339,9 @@ def diffusion_cell_average(z_edges, t, *, kappa, n=1.0, z0=0.0, sigma=0.0, tau_c
 
 
 def pion_width2(p, t, *, k_diff, eta, tau0):
-    r"""``W^2 = (K_0 tau_0/eta) p^eta (e^{eta t/tau_0} - 1)`` (``K_0 t`` at ``eta = 0``): Eq. (56) with ``x_0 = p e^{t/tau_0}``."""
+    r"""``W^2 = (K_0 tau_0/eta) p^eta (e^{eta t/tau_0} - 1)`` (``K_0 t`` at ``eta = 0``).
+
+    The ``W_d^2`` of Eq. (56) with ``x_0 = p e^{t/tau_0}``, the momentum at injection."""
     _checks.positive("k_diff (K_0 of kappa = K_0 p^eta)", k_diff)
     _checks.in_range("eta (2 - s)", eta, 0.0, 1.0)
     _checks.positive("tau0 (pion loss time, Eq. 54)", tau0)
@@ -350,7 +354,7 @@ def pion_width2(p, t, *, k_diff, eta, tau0):
 
 
 def pion_burst_density(z, p, t, *, k_diff, eta, tau0, q, amplitude=1.0, z0=0.0, sigma=0.0, tau_c=np.inf):
-    r"""Burst ``A p^{-q} G_sigma(z - z_0)`` at ``t = 0`` under ``kappa = K_0 p^eta``, ``dp/dt = -p/tau_0`` (docstring §3):
+    r"""Burst ``A p^{-q} G_sigma(z - z_0)`` at ``t = 0``, ``kappa = K_0 p^eta``, ``dp/dt = -p/tau_0`` (docstring §3):
 
     ``F = A p^{-q} e^{(3-q) t/tau_0 - t/T_c} exp(-(z-z_0)^2/2 S^2)/sqrt(2 pi S^2)``, ``S^2 = sigma^2 + 2 W^2``.
     Solves ``F_t = K_0 p^eta F_zz + p^{-2} d_p[p^3 F/tau_0] - F/T_c`` (time-dependent Eqs. 52-54).
@@ -370,7 +374,9 @@ def pion_burst_density(z, p, t, *, k_diff, eta, tau0, q, amplitude=1.0, z0=0.0, 
 
 
 def delta_da(z, t, *, kappa, v, z0=0.0, sigma=0.0):
-    r"""Eqs. (11), (13) for ``D_mumu = D(1-mu^2)``: ``delta = 3 kappa |d_z ln F|/v = 3 kappa |z-z_0|/(v(sigma^2 + 2 kappa t))``.
+    r"""Eqs. (11), (13) for ``D_mumu = D(1-mu^2)``: ``delta = 3 kappa |d_z ln F|/v``.
+
+    For the Gaussian of :func:`diffusion_density`: ``3 kappa |z - z_0|/(v (sigma^2 + 2 kappa t))``.
 
     Point burst: ``3|z - z_0|/(2 v t)``.  Quasi-static (no ``d_t/D`` terms); catastrophic losses do not change it.
     """
