@@ -4,8 +4,9 @@ Moments: the closed forms against (a) the moment ODEs integrated by solve_ivp, (
 Legendre-spectral solution of the PDE whose matrices are built by Gauss-Legendre quadrature
 (not from the recurrence or the eigenvalues the derivation uses), with an initial pitch-angle
 distribution that has every Legendre mode, and (c) a seeded Monte Carlo of the particle paths.
-Free streaming and diffusion: against brute-force quadrature and finite-difference residuals; the pion-loss burst integrated over time against
-the steady SWK solution (corrected Eq. 55, ERRATA.md §1).
+Free streaming and diffusion: against brute-force quadrature and finite-difference residuals;
+the pion-loss burst integrated over time against the steady SWK solution (corrected Eq. 55,
+ERRATA.md §1).
 """
 import numpy as np
 import pytest
