@@ -160,7 +160,7 @@ def test_band_a1_matches_brute_force_sky_average(dec1, dec2):
     # of a midpoint rule for the smooth cos(d) cos(d) integrand, ~ h^2/24 with
     # h <= pi/4000 -> ~3e-8 relative; 1e-6 is a safe bound that still catches any wrong
     # band factor on the wide bands (cos of the band centre instead of <cos d> is off by
-    # > 1e-2 there; the 0.5-degree band checks the narrow-band limit).
+    # > 1e-3 there; the 0.5-degree band checks the narrow-band limit).
     assert fh.amplitude == pytest.approx(amp_bf, rel=1e-6)
     assert fh.phase_deg == pytest.approx(ph_bf, abs=1e-6)
 
