@@ -273,9 +273,10 @@ def band_mean_cos_dec(dec_min_deg, dec_max_deg, exposure=None, *, nodes: int = 6
         {2(\sin\delta_2-\sin\delta_1)} .
 
     The uniform-exposure closed form is the inverse of the field-of-view correction factor
-    ``fov_corr = 2(s1 - s2)/(d1 - d2 + c1 s1 - c2 s2)`` of the IceCube 12-year dipole
-    phase/amplitude plotting script (public code index, the ``--fov-correction`` option,
-    band from -90° to the mask declination).  A band reduced to one declination gives
+    ``fov_corr = 2(s1 - s2)/(d1 - d2 + c1 s1 - c2 s2)`` (``s = sin d``, ``c = cos d``) of a
+    public IceCube "12year-dipole" phase/amplitude plotting script (option
+    ``--fov-correction``, band from -90° to the mask declination; found in a public code
+    index that did not name its repository).  A band reduced to one declination gives
     ``cos d`` (the EAS-TOP "expected cos δ dependence").
 
     exposure
