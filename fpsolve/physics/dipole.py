@@ -130,6 +130,8 @@ def direction_angles(vec) -> tuple[np.ndarray, np.ndarray]:
     lat = np.degrees(np.arcsin(np.clip(v[..., 2] / norm, -1.0, 1.0)))
     # ``% 360`` can return 360.0 for tiny negative angles: fold it back.
     lon = np.where(lon >= 360.0, lon - 360.0, lon)
+    if lon.ndim == 0:  # scalar in, floats out (np.where returns 0-d arrays)
+        return float(lon), float(lat)
     return lon, lat
 
 
