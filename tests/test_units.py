@@ -152,7 +152,7 @@ def test_swk_scales_eq54_57_58_76():
     pref = diffusion_length_ld(eta=0.5, l0_cm=mean_free_path_l0(eta=0.5, b0_ug=1, db_over_b0=1, lambda10=1),
                                tau0_s=TAU) / KPC * 0.5 / np.sqrt((6.3729e-7) ** 0.5 / (0.5 * 2.5))
     assert printed(pref, "4.1") and erratum(pref, "4.0958")  # Eq. 57
-    assert printed(LD_13 / PARSEC, "9.1e2")  # "910": two significant figures and erratum(LD_13 / PARSEC, "913.9")  # Eq. 58
+    assert printed(LD_13 / PARSEC, "9.1e2") and erratum(LD_13 / PARSEC, "913.9")  # Eq. 58; "910" = two significant figures
     xc = critical_momentum_xc(eta=1 / 3, z_i=KPC, l_d=LD_13)
     assert printed(xc, "0.03") and erratum(xc, "0.0268")  # Eq. 76, with B_0^{1/3} (ERRATA §2)
 
