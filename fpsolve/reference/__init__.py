@@ -16,8 +16,9 @@ from .slab_modes import (
     slab_modes,
     solve_slab,
     source_strength,
+    wall_graded_edges,
 )
 from .source_integrals import SourceShape, shape_from_source
 
 __all__ = ["MilneLength", "PitchOperator", "SlabModes", "SlabSolution", "milne_length", "pitch_operator",
-           "reference_for", "slab_modes", "solve_slab", "source_strength", "SourceShape", "shape_from_source"]
+           "reference_for", "slab_modes", "solve_slab", "source_strength", "wall_graded_edges", "SourceShape", "shape_from_source"]

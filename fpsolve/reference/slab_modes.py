@@ -46,12 +46,34 @@ from ..grid import Grid
 from ..physics import pitch_integrals
 from .source_integrals import SourceShape, shape_from_source
 
-__all__ = ["PitchOperator", "pitch_operator", "SlabModes", "slab_modes", "SlabSolution", "solve_slab",
+__all__ = ["wall_graded_edges", "PitchOperator", "pitch_operator", "SlabModes", "slab_modes", "SlabSolution", "solve_slab",
            "reference_for", "MilneLength", "milne_length", "source_strength"]
 
 #: A zero eigenvalue of M is "zero" when below this fraction of the smallest decay rate; the
 #: computed one is ~1e-16 ||M||, the smallest rate ~1/lambda, ||M|| <= ~1e6/lambda on 1024 cells.
 _ZERO_GAP = 1e-6
+#: A symmetric eigensolver resolves an eigenvalue to ~eps ||M|| absolutely (a few eps with the
+#: tridiagonal solvers): the slowest rate then carries a relative error ~eps max|sigma|/min|sigma|.
+_EPS_RATE = 4.0 * np.finfo(float).eps
+#: Largest accepted relative error of the slowest decay rate (grids graded hard towards mu = 0 reach it).
+_RATE_TOL = 1e-6
+
+
+def wall_graded_edges(z_min: float, z_max: float, h: float, h_wall: float, refine: int = 0) -> np.ndarray:
+    """z edges: cells of width ~``h`` inside, halving towards each wall down to ``h_wall`` (the boundary
+    layers of the fast modes, width ``1/max|sigma|``, are then resolved), every cell bisected
+    ``refine`` times (a refinement family with a fixed grading, for observed orders)."""
+    if not (0.0 < h_wall <= h < z_max - z_min):
+        raise ValueError(f"h = {h!r}, h_wall = {h_wall!r}: allowed 0 < h_wall <= h < z_max - z_min")
+    layer = np.cumsum([0.0] + [h_wall * 2.0**k for k in range(64) if h_wall * 2.0**k < h])
+    if 2.0 * layer[-1] >= z_max - z_min:
+        raise ValueError(f"h = {h!r}: the wall layers fill the slab; allowed: a smaller h")
+    n = int(np.ceil((z_max - z_min - 2.0 * layer[-1]) / h))
+    mid = np.linspace(z_min + layer[-1], z_max - layer[-1], n + 1)
+    edges = np.concatenate([z_min + layer[:-1], mid, (z_max - layer[:-1])[::-1]])
+    for _ in range(refine):
+        edges = np.insert(edges, np.arange(1, edges.size), 0.5 * (edges[1:] + edges[:-1]))
+    return edges
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,12 +185,20 @@ def slab_modes(op: PitchOperator) -> SlabModes:
     # (D W^-1 D^T)_{ii} = 1/w_i + 1/w_{i+1}, off-diagonal -1/w_{i+1}
     diag = sg * sg * (1.0 / w[:-1] + 1.0 / w[1:])
     off = -sg[:-1] * sg[1:] / w[1:-1]
-    sigma, psi = eigh_tridiagonal(diag, off)
-    i0 = int(np.argmin(np.abs(sigma)))
-    rest = np.delete(np.arange(sigma.size), i0)
-    if abs(sigma[i0]) > _ZERO_GAP * np.min(np.abs(sigma[rest])):
-        raise ValueError(f"mu grid: the pencil (L, W) has no isolated zero eigenvalue ({sigma[i0]:.3e})")
-    sigma, psi = sigma[rest], psi[:, rest]
+    if diag.size == 1:  # two mu cells: only the diffusion mode
+        sigma, psi = np.zeros(0), np.zeros((1, 0))
+    else:
+        sigma, psi = eigh_tridiagonal(diag, off)
+        i0 = int(np.argmin(np.abs(sigma)))
+        rest = np.delete(np.arange(sigma.size), i0)
+        slowest, fastest = np.min(np.abs(sigma[rest])), np.max(np.abs(sigma))
+        if abs(sigma[i0]) > _ZERO_GAP * slowest:
+            raise ValueError(f"mu grid: the pencil (L, W) has no isolated zero eigenvalue ({sigma[i0]:.3e})")
+        if _EPS_RATE * fastest / slowest > _RATE_TOL:
+            raise ValueError(f"mu grid: decay rates span {fastest / slowest:.1e} (too strongly graded near mu = 0); "
+                             f"the slowest modes would lose digits in double precision; allowed: a span below "
+                             f"{_RATE_TOL / _EPS_RATE:.0e} (fewer or less graded cells)")
+        sigma, psi = sigma[rest], psi[:, rest]
     # phi = W^{-1} R^T psi,  (R^T y)_j = sqrt(G) y at face j-1/2 minus at face j+1/2
     y = sg[:, None] * psi
     rt = np.concatenate([np.zeros((1, y.shape[1])), y]) - np.concatenate([y, np.zeros((1, y.shape[1]))])
