@@ -137,7 +137,7 @@ class SourceShape:
             if b <= a:
                 return np.zeros(np.broadcast_shapes(z.shape, tau.shape))
             m = np.clip(z, a, b)
-            out = np.exp(-tau * (z - m)) * -np.expm1(-tau * (m - a)) / tau
+            out = np.exp(-tau * np.maximum(z - m, 0.0)) * -np.expm1(-tau * (m - a)) / tau
             return self.weight * out
         if self.kind == "point":
             return self.weight * _heaviside(z - self.a) * np.exp(-tau * np.maximum(z - self.a, 0.0))
