@@ -44,8 +44,10 @@ ESCAPE_TOL = 1e-6
 #: (2.1e-5 at 900 cells, 5e-6 at 1800, 1.4e-6 at 3600 with 32 mu cells): 1e-5 of max|g| (1e-7 of F)
 #: holds from 1800 cells on.
 G_TOL = 1e-5
-#: Observed order >= 1.8 (DG-1 is second order; cell means of F are observed at 3): the error
-#: ratio per halving of every cell must be <= 2^-1.8.
+#: Observed order >= 1.8 (DG-1 is second order; cell means of F are observed at 3): the mean error
+#: ratio per halving of every cell over the last two halvings must be <= 2^-1.8 (two halvings: the
+#: largest g error sits in the wall layer of the mu cells next to 0, resolved at the finest levels,
+#: where one halving alone is pre-asymptotic, 1.86-2.10).
 ORDER_RATIO_TOL = 2.0**-1.8
 #: Point source: away from its cell (|z - z_i| > 5 lambda) the kinetic converges (1e-8 at 1800 cells);
 #: inside its cell the exact f jumps by ~1/(v|mu|) and DG-1 keeps an O(1)-in-h error (reported).
@@ -54,9 +56,12 @@ POINT_FAR_TOL = 1e-6
 #: the discrete kappa_zz (second order, 4e-4 on 32 cells) plus the z error (1e-5): 1e-3.
 PUBLIC_TOL = 1e-3
 #: Diffusion with walls extrapolated by this operator's Milne length against the mu-converged kinetic
-#: reference: exact outside the O(lambda) wall layers except for the O(Kn^2) = 1e-4 transport correction
-#: across the source (the delta_b jump of the diffusion mode) and O(e^{-L/lambda}); 1e-4.
-MILNE_SLAB_TOL = 1e-4
+#: reference at z = 0: outside the O(lambda) layers at the walls and the source the kinetic F is the
+#: diffusion mode exactly (its jump delta_b across the source is 0 on a symmetric mu grid: W^{-1} d is
+#: odd in mu), so diffusion with the exact Milne walls is exact there up to e^{-0.3 min sigma} ~ e^{-590};
+#: what is left is the mu extrapolation of both numbers (Richardson, ~1e-8): 1e-6.  The isotropic-kernel
+#: 0.7104 misses by 5e-4.
+MILNE_SLAB_TOL = 1e-6
 #: Isotropic-kernel extrapolation length used before this reference existed (lambda units).
 MILNE_ISOTROPIC_KERNEL = 0.7104
 
@@ -117,7 +122,7 @@ def run(out, quick=False):
 
     # --- 1. same mu grid: the kinetic z error against the exact-in-z reference ----------------------
     rows = [compare([], lev, mu_cells) for lev in levels]
-    fin, prev = rows[-1], rows[-2]
+    fin = rows[-1]
     why = "reference exact in z on the same mu operator: the difference is the kinetic z error"
     checks.append(Check(NAME, f"F, {fin['nz']} z cells, {tag}", "max|F_kin - F_ref|/max F (cell means)", fin["F"], 0.0,
                         F_TOL, why, absolute=True))
@@ -128,15 +133,15 @@ def run(out, quick=False):
                             "|escape_kin - escape_ref|/injected", fin[f"escape_{end}"], 0.0, ESCAPE_TOL,
                             "closed-form mode amplitudes at the wall vs the kinetic outflow traces", absolute=True))
     for q in ("F", "g"):
-        ratio = fin[q] / prev[q]
-        checks.append(Check(NAME, f"z order of {q}, {tag}", f"error ratio per halving (order {-np.log2(ratio):.2f})",
+        ratio = float(np.sqrt(fin[q] / rows[-3][q]))
+        checks.append(Check(NAME, f"z order of {q}, {tag}", f"mean error ratio per halving, last two (order {-np.log2(ratio):.2f})",
                             ratio, 0.0, ORDER_RATIO_TOL, "order >= 1.8 against a reference without z error",
                             absolute=True))
         for r0, r1 in zip(rows[:-1], rows[1:]):
             checks.append(Check(NAME, f"z order of {q}, {r0['nz']}->{r1['nz']} cells", "observed order",
                                 float(np.log2(r0[q] / r1[q])), 0.0, 0.0, "info", absolute=True, kind="info"))
-    # other sources and the mirror wall on the finest-but-one grid
-    lev = levels[-2]
+    # other sources and the mirror wall on the finest grid
+    lev = levels[-1]
     for label, over in (("uniform source", ["source.kind='uniform'"]), ("mirror at z_min", ["boundaries.z_min='mirror'"])):
         e = compare(over, lev, mu_cells)
         checks.append(Check(NAME, f"F, {label}, {e['nz']} z cells", "max|F_kin - F_ref|/max F", e["F"], 0.0, F_TOL,
@@ -148,8 +153,8 @@ def run(out, quick=False):
                         float(err[far].max()), 0.0, POINT_FAR_TOL, why, absolute=True))
     checks.append(Check(NAME, "F, point source, its own cell", "max|F_kin - F_ref|/max F", float(err[~far].max()), 0.0,
                         0.0, "info: f jumps at the point, DG-1 does not converge in that cell", absolute=True, kind="info"))
-    # the public case as is: uniform dz = lambda
-    case = _case([f"grid.mu_cells={mu_cells}"])
+    # the public case as is: uniform dz = lambda, 32 mu cells
+    case = _case([])
     grid, physics = build_grid(case), build_physics(case)
     ref_pub = reference_for(grid, physics)
     r_pub = fpsolve.solve(case)
@@ -183,7 +188,7 @@ def run(out, quick=False):
                         absolute=True, kind="info"))
     checks.append(Check(NAME, "kinetic 4 mu cells: F(0)", "vs mu-converged reference", r4.probes[0].F, F0_conv, 0.0,
                         "info: what the Eq. 7 check cannot see", kind="info"))
-    checks.append(Check(NAME, f"public case ({tag}, dz = lambda): F(0)", "vs mu-converged reference",
+    checks.append(Check(NAME, f"public case ({grid.nmu} mu cells, dz = lambda): F(0)", "vs mu-converged reference",
                         r_pub.probes[0].F, F0_conv, PUBLIC_TOL,
                         "total error of the kinetic solution; reference from the same physics only"))
 
