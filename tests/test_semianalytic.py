@@ -115,7 +115,8 @@ def _kinetic_vs_reference(refine, extra=()):
     r = fpsolve.solve(case)
     F_ref = ref.F_cell_means(grid.z_edges)
     vol = grid.p_volume[0]
-    esc = max(abs(r.balance["escape_z_min"] / vol - ref.escape_z_min), abs(r.balance["escape_z_max"] / vol - ref.escape_z_max))
+    esc = max(abs(r.balance["escape_z_min"] / vol - ref.escape_z_min),
+              abs(r.balance["escape_z_max"] / vol - ref.escape_z_max))
     return float(np.max(np.abs(r.fields.F[0] - F_ref)) / F_ref.max()), esc / ref.injected
 
 

@@ -136,7 +136,8 @@ def run(out, quick=False):
                             "closed-form mode amplitudes at the wall vs the kinetic outflow traces", absolute=True))
     for q in ("F", "g"):
         ratio = float(np.sqrt(fin[q] / rows[-3][q]))
-        checks.append(Check(NAME, f"z order of {q}, {tag}", f"mean error ratio per halving, last two (order {-np.log2(ratio):.2f})",
+        checks.append(Check(NAME, f"z order of {q}, {tag}",
+                            f"mean error ratio per halving, last two (order {-np.log2(ratio):.2f})",
                             ratio, 0.0, ORDER_RATIO_TOL, "order >= 1.8 against a reference without z error",
                             absolute=True))
         for r0, r1 in zip(rows[:-1], rows[1:]):
@@ -144,7 +145,8 @@ def run(out, quick=False):
                                 float(np.log2(r0[q] / r1[q])), 0.0, 0.0, "info", absolute=True, kind="info"))
     # other sources and the mirror wall on the finest grid
     lev = levels[-1]
-    for label, over in (("uniform source", ["source.kind='uniform'"]), ("mirror at z_min", ["boundaries.z_min='mirror'"])):
+    for label, over in (("uniform source", ["source.kind='uniform'"]),
+                        ("mirror at z_min", ["boundaries.z_min='mirror'"])):
         e = compare(over, lev, mu_cells)
         checks.append(Check(NAME, f"F, {label}, {e['nz']} z cells", "max|F_kin - F_ref|/max F", e["F"], 0.0, F_TOL,
                             why, absolute=True))
@@ -154,7 +156,8 @@ def run(out, quick=False):
     checks.append(Check(NAME, f"F, point source, |z - z_i| > 5 lambda, {e['nz']} z cells", "max|F_kin - F_ref|/max F",
                         float(err[far].max()), 0.0, POINT_FAR_TOL, why, absolute=True))
     checks.append(Check(NAME, "F, point source, its own cell", "max|F_kin - F_ref|/max F", float(err[~far].max()), 0.0,
-                        0.0, "info: f jumps at the point, DG-1 does not converge in that cell", absolute=True, kind="info"))
+                        0.0, "info: f jumps at the point, DG-1 does not converge in that cell", absolute=True,
+                        kind="info"))
     # the public case as is: uniform dz = lambda, 32 mu cells
     case = _case([])
     grid, physics = build_grid(case), build_physics(case)
@@ -163,7 +166,8 @@ def run(out, quick=False):
     F_ref = ref_pub.F_cell_means(grid.z_edges)
     i0 = int(np.argmin(np.abs(grid.z)))
     checks.append(Check(NAME, f"public case (dz = lambda), F at z = {grid.z[i0]:.3g}", "F_kin / F_ref cell mean",
-                        float(r_pub.fields.F[0, i0]), float(F_ref[i0]), 0.0, "info: z error at dz = lambda", kind="info"))
+                        float(r_pub.fields.F[0, i0]), float(F_ref[i0]), 0.0, "info: z error at dz = lambda",
+                        kind="info"))
     checks.append(Check(NAME, "public case (dz = lambda), max over z", "max|F_kin - F_ref|/max F",
                         float(np.max(np.abs(r_pub.fields.F[0] - F_ref)) / np.max(F_ref)), 0.0, 0.0,
                         "info: the unresolved wall layers (width 1/max|sigma| << dz)", absolute=True, kind="info"))

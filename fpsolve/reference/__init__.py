@@ -21,4 +21,5 @@ from .slab_modes import (
 from .source_integrals import SourceShape, shape_from_source
 
 __all__ = ["MilneLength", "PitchOperator", "SlabModes", "SlabSolution", "milne_length", "pitch_operator",
-           "reference_for", "slab_modes", "solve_slab", "source_strength", "wall_graded_edges", "SourceShape", "shape_from_source"]
+           "reference_for", "slab_modes", "solve_slab", "source_strength", "wall_graded_edges", "SourceShape",
+           "shape_from_source"]

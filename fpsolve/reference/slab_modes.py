@@ -46,8 +46,8 @@ from ..grid import Grid
 from ..physics import pitch_integrals
 from .source_integrals import SourceShape, shape_from_source
 
-__all__ = ["wall_graded_edges", "PitchOperator", "pitch_operator", "SlabModes", "slab_modes", "SlabSolution", "solve_slab",
-           "reference_for", "MilneLength", "milne_length", "source_strength"]
+__all__ = ["wall_graded_edges", "PitchOperator", "pitch_operator", "SlabModes", "slab_modes", "SlabSolution",
+           "solve_slab", "reference_for", "MilneLength", "milne_length", "source_strength"]
 
 #: A zero eigenvalue of M is "zero" when below this fraction of the smallest decay rate; the
 #: computed one is ~1e-16 ||M||, the smallest rate ~1/lambda, ||M|| <= ~1e6/lambda on 1024 cells.
@@ -252,7 +252,8 @@ class SlabSolution:
     def _modal(self, z):
         """``a (nz, n-2)``, ``b (nz,)``, ``c (nz,)`` at points ``z``."""
         z = np.atleast_1d(np.asarray(z, dtype=float))
-        if np.any((z < self.z_min - 1e-12 * (self.z_max - self.z_min)) | (z > self.z_max + 1e-12 * (self.z_max - self.z_min))):
+        slack = 1e-12 * (self.z_max - self.z_min)
+        if np.any((z < self.z_min - slack) | (z > self.z_max + slack)):
             raise ValueError(f"z = {z.min():g}..{z.max():g} is outside the slab [{self.z_min:g}, {self.z_max:g}]")
         m = self.modes
         pos = m.sigma > 0
