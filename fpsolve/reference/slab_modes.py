@@ -50,7 +50,7 @@ __all__ = ["wall_graded_edges", "PitchOperator", "pitch_operator", "SlabModes", 
            "solve_slab", "reference_for", "MilneLength", "milne_length", "source_strength"]
 
 #: A zero eigenvalue of M is "zero" when below this fraction of the smallest decay rate; the
-#: computed one is ~1e-16 ||M||, the smallest rate ~1/lambda, ||M|| <= ~1e6/lambda on 1024 cells.
+#: computed one is ~1e-16 ||M||, the smallest rate ~20/lambda, ||M|| ~ 1e7/lambda on 1024 uniform cells.
 _ZERO_GAP = 1e-6
 #: A symmetric eigensolver resolves an eigenvalue to ~eps ||M|| absolutely (a few eps with the
 #: tridiagonal solvers): the slowest rate then carries a relative error ~eps max|sigma|/min|sigma|.
