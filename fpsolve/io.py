@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -116,8 +117,8 @@ def read_result(path):
     with _open_valid(path) as h5:
         if "fpsolve_version" not in h5.attrs or "f" not in h5:
             raise FileFormatError(f"{path}: not an fpsolve result file")
-        text = h5.attrs.get("case_resolved", h5.attrs["case_text"])  # older files: the file text only
-        case = parse_case(str(text), str(h5.attrs["case_source"]))
+        resolved = h5.attrs.get("case_resolved", h5.attrs["case_text"])  # older files: the file text only
+        case = replace(parse_case(str(resolved), str(h5.attrs["case_source"])), text=str(h5.attrs["case_text"]))
         z = h5["z_edges"][...] if "z" in h5 else None
         grid = Grid(z, h5["mu_edges"][...], h5["p_edges"][...])
         var = {name: internal(h5[name][...]) if name in h5 else None for name, *_ in FIELDS}
