@@ -26,14 +26,8 @@ Python API (mirrors the command line; a case is a path or a bundled name)::
     again = fpsolve.read("slab.h5")       # Result from the file
     ds = again.to_xarray()                # dims (z, mu, p)
 """
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("fpsolve")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
-
-from .case import Case, CaseError, load_case, parse_case  # noqa: E402
+from ._version import __version__
+from .case import Case, CaseError, load_case, parse_case
 
 
 def solve(case, **kwargs):

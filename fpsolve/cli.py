@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .case import CaseError, load_case
 from .report import format_report, physics_report
 
@@ -157,7 +157,6 @@ def _progress(args, case, out, case_key):
     """Callback for the march: tqdm bar (terminal or --progress) and checkpoints; None if neither."""
     import time
 
-    from . import __version__
     from .io import write_checkpoint
 
     want_bar = _want_bar(args)
@@ -178,7 +177,7 @@ def _progress(args, case, out, case_key):
             bar.set_postfix(residual=f"{state.res:.2e}", dtau=f"{state.pseudo_time_steps[-1]:.2e}")
         due = (every and state.step % every == 0) or (minutes and time.monotonic() - last[0] >= 60 * minutes)
         if due:
-            write_checkpoint(ck_path, state, case_key, case.text, __version__)
+            write_checkpoint(ck_path, state, case_key, case.resolved_text(), __version__)
             last[0] = time.monotonic()
             log.info("checkpoint at step %d: %s", state.step, ck_path)
         return False

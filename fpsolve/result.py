@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .dataset import describe
 from .physics import anisotropy_shapes, streaming_shape_closed
 from .summary import summary_text

@@ -106,15 +106,6 @@ def test_charge_zero_is_refused(tmp_path):
         parse_case(GOOD + "\n", "good.toml", ["particle.charge=0.0"])
 
 
-def test_case_and_build_do_not_import_each_other():
-    """case.py is the lower layer: it never imports build (nor run, result, io)."""
-    import ast
-
-    tree = ast.parse((Path(__file__).resolve().parents[1] / "fpsolve" / "case.py").read_text())
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert not imported & {"build", "run", "result", "io", "probes"}
-
-
 BAD = [
     ("[turbulence]\ns = 2.5", "[turbulence] s = 2.5: out of range; allowed: [1, 2)"),
     ("[turbulence]\ncross_helicity = 1.5", "[turbulence] cross_helicity = 1.5: out of range; allowed: [-1, 1]"),
