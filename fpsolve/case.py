@@ -287,8 +287,8 @@ def _suggest(name: str, options) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _coerce(source: str, section: str, name: str, key: Key, value):
-    where = f"{source}: [{section}] {name} = {_fmt(value)}"
+def _coerce(origin: str, section: str, name: str, key: Key, value):
+    where = f"{origin}: [{section}] {name} = {_fmt(value)}"
 
     def bad(what):
         return CaseError(f"{where}: {what}; allowed: {key.allowed}" + (f" {key.unit}" if key.unit else ""))
@@ -616,18 +616,19 @@ def parse_override(text: str):
     return section, name, value
 
 
-def parse_case(text: str, source: str = "<string>", overrides=()) -> Case:
+def parse_case(text: str, origin: str = "<string>", overrides=()) -> Case:
     """Validate case text (and overrides: ``section.key=value`` strings or ``(section, key, value)``
-    tuples, value :data:`UNSET` to remove a key) into a :class:`Case`: the one validator."""
+    tuples, value :data:`UNSET` to remove a key) into a :class:`Case`: the one validator.  ``origin``
+    names the file in messages and anchors relative paths (coefficient tables and functions)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise CaseError(f"{source}: TOML syntax error: {err}") from None
+        raise CaseError(f"{origin}: TOML syntax error: {err}") from None
     for item in overrides:
         section, name, value = parse_override(item) if isinstance(item, str) else item
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
-            raise CaseError(f"{source}: [{section}] is not a table")
+            raise CaseError(f"{origin}: [{section}] is not a table")
         if value is UNSET:
             raw[section].pop(name, None)
         else:
@@ -635,36 +636,36 @@ def parse_case(text: str, source: str = "<string>", overrides=()) -> Case:
     raw.pop("title", None)
     for section in raw:
         if section not in SCHEMA:
-            raise CaseError(f"{source}: unknown section [{section}]{_suggest(section, SCHEMA)}; "
+            raise CaseError(f"{origin}: unknown section [{section}]{_suggest(section, SCHEMA)}; "
                             f"allowed: {', '.join(SCHEMA)}")
         if not isinstance(raw[section], dict):
-            raise CaseError(f"{source}: {section} must be a table [{section}]")
+            raise CaseError(f"{origin}: {section} must be a table [{section}]")
     values = {}
     for section, keys in SCHEMA.items():
         given = raw.get(section, {})
         for name in given:
             if name not in keys:
-                raise CaseError(f"{source}: [{section}] unknown key {name!r}{_suggest(name, keys)}; "
+                raise CaseError(f"{origin}: [{section}] unknown key {name!r}{_suggest(name, keys)}; "
                                 f"allowed: {', '.join(keys)}")
-        values[section] = SECTIONS[section](**{name: _coerce(source, section, name, keys[name], value)
+        values[section] = SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
                                                for name, value in given.items()})
     system = values["units"].system
     wrong = _PHYSICAL_ONLY if system == "code" else _CODE_ONLY
     for section, name in sorted(wrong):
         if name in raw.get(section, {}):
-            raise CaseError(f"{source}: [{section}] {name} is not used with [units] system = {system!r}; "
+            raise CaseError(f"{origin}: [{section}] {name} is not used with [units] system = {system!r}; "
                             f"allowed: remove it or change the unit system")
     pt = values["particle"]
     names = ("momentum",) if system == "code" else ("kinetic_tev", "momentum_tev")
     given_p = [n for n in names if getattr(pt, n) is not None]
     if len(given_p) > 1 or (not given_p and "grid" not in raw):
         need = "momentum" if system == "code" else "exactly one of kinetic_tev, momentum_tev"
-        raise CaseError(f"{source}: [particle] momentum missing or ambiguous; allowed: {need}")
+        raise CaseError(f"{origin}: [particle] momentum missing or ambiguous; allowed: {need}")
     if system == "code" and values["turbulence"].mean_free_path is None:
-        raise CaseError(f"{source}: [turbulence] mean_free_path is required with [units] system = 'code'; "
+        raise CaseError(f"{origin}: [turbulence] mean_free_path is required with [units] system = 'code'; "
                         f"allowed: > 0 L")
     given = frozenset((section, name) for section, keys in raw.items() for name in keys)
-    case = Case(source, text, **values, given=given, sections=frozenset(raw))
+    case = Case(origin, text, **values, given=given, sections=frozenset(raw))
     if case.has_grid:
         _check_run_case(case)
     model = case.turbulence_model()
@@ -672,7 +673,7 @@ def parse_case(text: str, source: str = "<string>", overrides=()) -> Case:
         if hasattr(model, "eps"):
             model.eps(case.momenta())
     except ValueError as err:
-        raise CaseError(f"{source}: [particle] momentum: {err} (V_A must stay below v)") from None
+        raise CaseError(f"{origin}: [particle] momentum: {err} (V_A must stay below v)") from None
     return case
 
 

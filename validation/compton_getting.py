@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpsolve.case import unset
 from fpsolve.physics import compton_getting_closed
 from fpsolve.physics.anisotropy import catastrophic_loss_correction, second_order_even_term
 from fpsolve.physics.units import C_LIGHT
-
-from fpsolve.case import unset
 
 from .common import Check, even, figure, main_for, odd, save, solve_case
 

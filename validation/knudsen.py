@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import quad
 
-from fpsolve.physics import pitch_integrals
 from fpsolve.case import parse_case
+from fpsolve.physics import pitch_integrals
 from fpsolve.result import isotropic_at
 
 from .common import Check, figure, main_for, odd, save, solve_case

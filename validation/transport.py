@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpsolve.case import unset
 from fpsolve.physics import (
     boundary_layer_j,
     kappa_pp_closed,
@@ -22,8 +23,6 @@ from fpsolve.physics import (
     kappa_zz_closed,
     pitch_integrals,
 )
-
-from fpsolve.case import unset
 
 from .common import Check, figure, main_for, save, solve_case
 
