@@ -701,7 +701,9 @@ def load_case(path, overrides=()) -> Case:
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise CaseError(f"{path}: cannot read case file ({err.strerror})") from None
+        hint = f"; allowed: a case file or a bundled case: {', '.join(bundled_cases())}" \
+            if path.parent == Path(".") else ""
+        raise CaseError(f"{path}: cannot read case file ({err.strerror}){hint}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
