@@ -4,32 +4,30 @@ Layers (data flows one way, nothing imports upwards):
 
 - :mod:`fpsolve.physics` — coefficients, transport moments, diffusion-approximation
   anisotropy, the SWK solution, physical units (pure numpy/scipy);
-- :mod:`fpsolve.case` — case files (TOML) validated into frozen dataclasses;
+- :mod:`fpsolve.case` — case files (TOML) validated into a frozen :class:`Case` of typed
+  sections (the one validator); :mod:`fpsolve.build` — case -> grid and physics;
 - :mod:`fpsolve.grid`, :mod:`fpsolve.face_coefficients`, :mod:`fpsolve.operator`,
-  :mod:`fpsolve.kernels` — the discrete problem A f = b;
-- :mod:`fpsolve.solvers` — steady-state solvers; :mod:`fpsolve.result`, :mod:`fpsolve.run` —
-  diagnostics and the main job; :mod:`fpsolve.io`, :mod:`fpsolve.plotting` — files and figures;
-- :mod:`fpsolve.report` — the physics report of a case;
-- :mod:`fpsolve.cli` — the ``fpsolve`` command.
+  :mod:`fpsolve.kernels` — the discrete problem A f = b; :mod:`fpsolve.warmup` — kernel compilation;
+- :mod:`fpsolve.solvers` — steady-state solvers; :mod:`fpsolve.result` — the :class:`Result` and
+  its diagnostics; :mod:`fpsolve.probes` — probe physics; :mod:`fpsolve.summary` — the summary
+  text; :mod:`fpsolve.run` — the main job;
+- :mod:`fpsolve.dataset` — the one dataset description behind :mod:`fpsolve.io` (HDF5) and
+  ``Result.to_xarray``; :mod:`fpsolve.plotting` — figures;
+- :mod:`fpsolve.report` — the physics report of a case; :mod:`fpsolve.studies` — ladders, sweeps;
+- :mod:`fpsolve.cli` — the ``fpsolve`` command; ``fpsolve.validation`` — the validation problems.
 
-Python API (mirrors the command line)::
+Python API (mirrors the command line; a case is a path or a bundled name)::
 
     import fpsolve
-    case = fpsolve.load_case("cases/slab_streaming.toml", ["grid.z_cells=100"])
+    case = fpsolve.load_case("slab_streaming", ["grid.z_cells=100"])
     result = fpsolve.solve(case)          # Result: f, fields, balance, min_f, probes, info
     print(result.summary())
     fpsolve.write(result, "slab.h5")      # atomic HDF5
     again = fpsolve.read("slab.h5")       # Result from the file
     ds = again.to_xarray()                # dims (z, mu, p)
 """
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("fpsolve")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
-
-from .case import Case, CaseError, load_case  # noqa: E402
+from ._version import __version__
+from .case import Case, CaseError, load_case, parse_case
 
 
 def solve(case, **kwargs):
@@ -53,4 +51,4 @@ def write(result, path):
     return write_result(result, path)
 
 
-__all__ = ["Case", "CaseError", "load_case", "solve", "read", "write", "__version__"]
+__all__ = ["Case", "CaseError", "load_case", "parse_case", "solve", "read", "write", "__version__"]

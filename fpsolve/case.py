@@ -1,26 +1,37 @@
-"""Case files: TOML text -> validated, frozen :class:`Case`.
+"""Case files: TOML text -> validated, frozen, typed :class:`Case`.
 
-A case names its unit system and, for now, the particle and the turbulence (the physics
-report); later issues add the grid, sources, losses and solver sections.  Every key has a
-type, a unit, a default and an allowed range, listed in :data:`SCHEMA` (the README's
-case-format table is generated from the same list).  Errors are one line:
+A case names its unit system, the particle, the turbulence and, for a kinetic run, the grid,
+source, losses, boundaries, solver and probes.  Each section is a frozen dataclass
+(:class:`UnitsSection`, ..., :class:`ProbesSection`) whose fields carry their :class:`Key`: type,
+unit, default, allowed range and meaning.  The README's case-format table is generated from the
+same fields (``scripts/case_keys.py``), and :func:`parse_case` is the one validator: it reads
+the TOML, applies ``section.key=value`` overrides, coerces and range-checks every key, checks a
+run case for consistency (domain, source and probes inside it, a steady state exists, memory)
+and returns a :class:`Case`.  Errors are one line:
 ``FILE: [section] key = value: what is wrong; allowed: ...``.
+
+Bundled cases (``cases/`` in the source tree, ``fpsolve/cases`` when installed) are addressable
+by name: ``load_case("slab_streaming")``; an existing path always wins over a bundled name.
 """
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from .grid import Grid, graded_mu_edges, log_edges, snap_to_resonances, uniform_edges
 from .physics import SlabAlfven
-from .physics.units import PhysicalSetup
+from .physics.units import PARSEC, YEAR, PhysicalSetup, tau_pion
 
-__all__ = ["Case", "CaseError", "Key", "SCHEMA", "load_case", "parse_case", "parse_override"]
+__all__ = ["Case", "CaseError", "Key", "SCHEMA", "SECTIONS", "UNSET", "bundled_cases", "load_case", "parse_case",
+           "parse_override", "resolve_case_path", "unset"]
 
 
 class CaseError(ValueError):
@@ -29,7 +40,7 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class Key:
-    """One case key: expected kind, default (``...`` = required), unit, allowed range, meaning."""
+    """One case key: expected kind, default (``None`` = none), unit, allowed range, meaning."""
 
     kind: str  # "float", "int", "bool", "str", "floats" (a number or a list of numbers)
     default: Any
@@ -40,6 +51,11 @@ class Key:
     choices: tuple = ()
 
 
+def key(kind, default, unit, allowed, doc, check=None, choices=()):
+    """A section field with its :class:`Key` (the dataclass default is the key's default)."""
+    return field(default=default, metadata={"key": Key(kind, default, unit, allowed, doc, check, choices)})
+
+
 def _pos(x):
     return all(v > 0 for v in np.atleast_1d(x))
 
@@ -48,108 +64,178 @@ def _in(lo, hi, hi_open=False):
     return lambda x: all(lo <= v < hi if hi_open else lo <= v <= hi for v in np.atleast_1d(x))
 
 
-SCHEMA: dict[str, dict[str, Key]] = {
-    "units": {
-        "system": Key("str", "code", "", "code | physical",
-                      "code: dimensionless (L, c, m c, L/c); physical: the paper's units",
-                      choices=("code", "physical")),
-        "length_unit_pc": Key("float", 1000.0, "pc", "> 0", "code length unit L (physical cases)", _pos),
-    },
-    "particle": {
-        "momentum": Key("floats", None, "m c", "> 0",
-                        "momenta of the report (code cases, required there)", _pos),
-        "kinetic_tev": Key("floats", None, "TeV", "> 0", "kinetic energies per particle (physical; this or momentum_tev)", _pos),
-        "momentum_tev": Key("floats", None, "TeV/c", "> 0", "momenta per particle (physical)", _pos),
-        "charge": Key("float", 1.0, "e", "!= 0", "charge number Q", lambda x: x != 0),
-        "mass_number": Key("float", 1.0, "", "> 0", "mass number A (particle mass A m_p)", _pos),
-        "ultrarelativistic": Key("bool", False, "", "true | false", "v = c at every momentum (code cases)"),
-    },
-    "turbulence": {
-        "model": Key("str", "slab", "", "slab | table | python",
+# --- the schema: one frozen dataclass per section; each field carries its Key -------------------
+Floats = tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class UnitsSection:
+    """``[units]``: the unit system of the case."""
+
+    system: str = key("str", "code", "", "code | physical",
+                      "code: dimensionless (L, c, m c, L/c); physical: the paper's units", choices=("code", "physical"))
+    length_unit_pc: float = key("float", 1000.0, "pc", "> 0", "code length unit L (physical cases)", _pos)
+
+
+@dataclass(frozen=True)
+class ParticleSection:
+    """``[particle]``: momenta of the report, charge, mass."""
+
+    momentum: Floats | None = key("floats", None, "m c", "> 0", "momenta of the report (code cases, required there)",
+                                  _pos)
+    kinetic_tev: Floats | None = key("floats", None, "TeV", "> 0",
+                                     "kinetic energies per particle (physical; this or momentum_tev)", _pos)
+    momentum_tev: Floats | None = key("floats", None, "TeV/c", "> 0", "momenta per particle (physical)", _pos)
+    charge: float = key("float", 1.0, "e", "!= 0", "charge number Q", lambda x: x[0] != 0)
+    mass_number: float = key("float", 1.0, "", "> 0", "mass number A (particle mass A m_p)", _pos)
+    ultrarelativistic: bool = key("bool", False, "", "true | false", "v = c at every momentum (code cases)")
+
+
+@dataclass(frozen=True)
+class TurbulenceSection:
+    """``[turbulence]``: the scattering coefficients (slab Alfvén waves, a table or a function)."""
+
+    model: str = key("str", "slab", "", "slab | table | python",
                      "slab Alfvén waves (Eqs. 23-28), a table on (mu, p), or a Python function",
-                     choices=("slab", "table", "python")),
-        "table": Key("str", None, "", "an .npz file", "table: mu, p (m c), d_mumu, d_mup, d_pp (p x mu), code units"),
-        "function": Key("str", None, "", "module:function or file.py:function",
-                        "python: f(mu, p) -> (D_mumu, D_mup, D_pp), code units"),
-        "breakpoints": Key("floats", None, "", "in (-1, 1)", "python: mu where the D's are not smooth"),
-        "form": Key("str", "linear", "", "isospectral | linear | small_eps",
-                    "coefficients: Eqs. (23, 26), (27) or (28)", choices=("isospectral", "linear", "small_eps")),
-        "s": Key("float", 5.0 / 3.0, "", "[1, 2)", "spectral index of the wave intensity (Eq. 19)", _in(1.0, 2.0, True)),
-        "cross_helicity": Key("float", 0.0, "", "[-1, 1]", "H_c (Eq. 15)", _in(-1.0, 1.0)),
-        "sigma_f": Key("float", 0.0, "", "[-1, 1]", "polarisation of forward waves (Eq. 15)", _in(-1.0, 1.0)),
-        "sigma_b": Key("float", 0.0, "", "[-1, 1]", "polarisation of backward waves (Eq. 15)", _in(-1.0, 1.0)),
-        "alfven_speed": Key("float", 0.0, "c", "[0, 1)", "V_A/c (code cases)", _in(0.0, 1.0, True)),
-        "mean_free_path": Key("float", None, "L", "> 0",
-                              "lambda = 3 kappa_zz/v at p_ref, leading order Eq. (30) (code cases, required there)", _pos),
-        "p_ref": Key("float", 1.0, "m c", "> 0", "momentum where mean_free_path holds (code cases)", _pos),
-        "p_max_resonant": Key("float", math.inf, "m c", "> 0", "p_m of Eq. (22): D_0 = 0 above (code cases)", _pos),
-        "b0_ug": Key("float", 3.0, "uG", "> 0", "guide field B_0 (physical)", _pos),
-        "db_over_b0": Key("float", 1.0, "", "> 0", "delta B / B_0 (physical)", _pos),
-        "lambda10": Key("float", 1.0, "", "> 0", "lambda_max / 10 pc (physical, Eq. 22)", _pos),
-        "n_cm3": Key("float", 1.0, "cm^-3", "> 0", "ionised density (physical: V_A, ln k_max/k_min)", _pos),
-        "alfven_speed_kms": Key("float", None, "km/s", ">= 0",
-                                "V_A (physical); default from B_0 and n (Sect. 1); 0: eps = 0 (SWK limit)",
-                                lambda x: x[0] >= 0),
-    },
-    "grid": {
-        "z_min": Key("float", -1.0, "L | pc", "< z_max", "lower end of the z domain"),
-        "z_max": Key("float", 1.0, "L | pc", "> z_min", "upper end of the z domain"),
-        "z_cells": Key("int", 0, "", "0 or >= 2", "z cells (linear-discontinuous); 0 = homogeneous (no z)",
-                       lambda x: x[0] == 0 or x[0] >= 2),
-        "mu_cells": Key("int", 32, "", "even, >= 4", "pitch-angle cells (mu = 0 is an edge)",
-                        lambda x: x[0] >= 4 and x[0] % 2 == 0),
-        "mu_grid": Key("str", "uniform", "", "uniform | graded | resonance",
+                     choices=("slab", "table", "python"))
+    table: str | None = key("str", None, "", "an .npz file", "table: mu, p (m c), d_mumu, d_mup, d_pp (p x mu), code units")
+    function: str | None = key("str", None, "", "module:function or file.py:function",
+                               "python: f(mu, p) -> (D_mumu, D_mup, D_pp), code units")
+    breakpoints: Floats | None = key("floats", None, "", "in (-1, 1)", "python: mu where the D's are not smooth")
+    form: str = key("str", "linear", "", "isospectral | linear | small_eps", "coefficients: Eqs. (23, 26), (27) or (28)",
+                    choices=("isospectral", "linear", "small_eps"))
+    s: float = key("float", 5.0 / 3.0, "", "[1, 2)", "spectral index of the wave intensity (Eq. 19)", _in(1.0, 2.0, True))
+    cross_helicity: float = key("float", 0.0, "", "[-1, 1]", "H_c (Eq. 15)", _in(-1.0, 1.0))
+    sigma_f: float = key("float", 0.0, "", "[-1, 1]", "polarisation of forward waves (Eq. 15)", _in(-1.0, 1.0))
+    sigma_b: float = key("float", 0.0, "", "[-1, 1]", "polarisation of backward waves (Eq. 15)", _in(-1.0, 1.0))
+    alfven_speed: float = key("float", 0.0, "c", "[0, 1)", "V_A/c (code cases)", _in(0.0, 1.0, True))
+    mean_free_path: float | None = key("float", None, "L", "> 0", "lambda = 3 kappa_zz/v at p_ref, leading order "
+                                       "Eq. (30) (code cases, required there)", _pos)
+    p_ref: float = key("float", 1.0, "m c", "> 0", "momentum where mean_free_path holds (code cases)", _pos)
+    p_max_resonant: float = key("float", math.inf, "m c", "> 0", "p_m of Eq. (22): D_0 = 0 above (code cases)", _pos)
+    b0_ug: float = key("float", 3.0, "uG", "> 0", "guide field B_0 (physical)", _pos)
+    db_over_b0: float = key("float", 1.0, "", "> 0", "delta B / B_0 (physical)", _pos)
+    lambda10: float = key("float", 1.0, "", "> 0", "lambda_max / 10 pc (physical, Eq. 22)", _pos)
+    n_cm3: float = key("float", 1.0, "cm^-3", "> 0", "ionised density (physical: V_A, ln k_max/k_min)", _pos)
+    alfven_speed_kms: float | None = key("float", None, "km/s", ">= 0", "V_A (physical); default from B_0 and n "
+                                         "(Sect. 1); 0: eps = 0 (SWK limit)", lambda x: x[0] >= 0)
+
+
+@dataclass(frozen=True)
+class GridSection:
+    """``[grid]``: z (or homogeneous), mu and p cells, or given edges."""
+
+    z_min: float = key("float", -1.0, "L | pc", "< z_max", "lower end of the z domain")
+    z_max: float = key("float", 1.0, "L | pc", "> z_min", "upper end of the z domain")
+    z_cells: int = key("int", 0, "", "0 or >= 2", "z cells (linear-discontinuous); 0 = homogeneous (no z)",
+                       lambda x: x[0] == 0 or x[0] >= 2)
+    mu_cells: int = key("int", 32, "", "even, >= 4", "pitch-angle cells (mu = 0 is an edge)",
+                        lambda x: x[0] >= 4 and x[0] % 2 == 0)
+    mu_grid: str = key("str", "uniform", "", "uniform | graded | resonance",
                        "graded: uniform in |mu|^(2-s) near mu = 0; resonance: graded with +-eps on faces",
-                       choices=("uniform", "graded", "resonance")),
-        "p_min": Key("float", 0.99, "m c | TeV/c", "> 0", "lowest momentum edge", _pos),
-        "p_max": Key("float", 1.01, "m c | TeV/c", "> p_min", "highest momentum edge", _pos),
-        "p_cells": Key("int", 1, "", ">= 1", "momentum cells (log-spaced)", lambda x: x[0] >= 1),
-        "z_edges": Key("floats", None, "L | pc", "strictly increasing", "given z edges (replace z_min, z_max, z_cells)"),
-        "mu_edges": Key("floats", None, "", "from -1 to 1, 0 an edge", "given mu edges (replace mu_cells, mu_grid)"),
-        "p_edges": Key("floats", None, "m c | TeV/c", "strictly increasing, > 0",
-                       "given p edges (replace p_min, p_max, p_cells)", _pos),
-    },
-    "source": {
-        "kind": Key("str", "uniform", "", "uniform | layer | point | gaussian",
+                       choices=("uniform", "graded", "resonance"))
+    p_min: float = key("float", 0.99, "m c | TeV/c", "> 0", "lowest momentum edge", _pos)
+    p_max: float = key("float", 1.01, "m c | TeV/c", "> p_min", "highest momentum edge", _pos)
+    p_cells: int = key("int", 1, "", ">= 1", "momentum cells (log-spaced)", lambda x: x[0] >= 1)
+    z_edges: Floats | None = key("floats", None, "L | pc", "strictly increasing",
+                                 "given z edges (replace z_min, z_max, z_cells)")
+    mu_edges: Floats | None = key("floats", None, "", "from -1 to 1, 0 an edge", "given mu edges (replace mu_cells, mu_grid)")
+    p_edges: Floats | None = key("floats", None, "m c | TeV/c", "strictly increasing, > 0",
+                                 "given p edges (replace p_min, p_max, p_cells)", _pos)
+
+    @property
+    def cells(self) -> tuple[int, int, int]:
+        """``(nz, nmu, np)`` as the case gives them (edges or counts); ``nz = 0``: homogeneous."""
+        nz = self.z_cells if self.z_edges is None else len(self.z_edges) - 1
+        nmu = self.mu_cells if self.mu_edges is None else len(self.mu_edges) - 1
+        np_ = self.p_cells if self.p_edges is None else len(self.p_edges) - 1
+        return nz, nmu, np_
+
+    @property
+    def z_range(self) -> tuple[float, float]:
+        return (self.z_edges[0], self.z_edges[-1]) if self.z_edges is not None else (self.z_min, self.z_max)
+
+    @property
+    def p_range(self) -> tuple[float, float]:
+        return (self.p_edges[0], self.p_edges[-1]) if self.p_edges is not None else (self.p_min, self.p_max)
+
+
+@dataclass(frozen=True)
+class SourceSection:
+    """``[source]``: S(z, p) = amplitude shape(z) (p/p0)^-q."""
+
+    kind: str = key("str", "uniform", "", "uniform | layer | point | gaussian",
                     "spatial shape: 1/length; Theta(z_u - |z|) (Eq. 60); delta(z - z_i) (Eq. 63); Gaussian",
-                    choices=("uniform", "layer", "point", "gaussian")),
-        "amplitude": Key("float", 1.0, "", "> 0", "normalisation (per L, p^2 dp, dmu/2 in code units)", _pos),
-        "spectral_index": Key("float", 0.0, "", "finite", "q of S ∝ (p/p0)^-q"),
-        "p0": Key("float", 1.0, "m c | TeV/c", "> 0", "reference momentum of the power law", _pos),
-        "centre": Key("float", 0.0, "L | pc", "inside the domain", "z_i of point and Gaussian sources"),
-        "width": Key("float", 0.0, "L | pc", ">= 0", "layer half-thickness z_u, or Gaussian sigma",
-                     lambda x: x[0] >= 0),
-    },
-    "losses": {
-        "pion_time": Key("float", None, "L/c | yr", "> 0", "tau_0 of pion losses p_dot = -p/tau_0 (Eq. 54)", _pos),
-        "pion_density_cm3": Key("float", None, "cm^-3", "> 0", "physical: tau_0 = 5.4e7 yr / n (Eq. 54)", _pos),
-        "power_law_rate": Key("float", 0.0, "(m c) c/L", ">= 0", "b0 of p_dot = -b0 p^index (code cases)",
-                              lambda x: x[0] >= 0),
-        "power_law_index": Key("float", 2.0, "", "finite", "index of the power-law loss"),
-        "catastrophic_time": Key("float", math.inf, "L/c | yr", "> 0", "T_c of Eq. (4); inf = none", _pos),
-        "scheme": Key("str", "upwind2", "", "upwind2 | upwind1",
-                      "loss advection in p: upwind of f p^q, 2nd / 1st order", choices=("upwind2", "upwind1")),
-    },
-    "boundaries": {
-        "z_min": Key("str", "escape", "", "escape | mirror | periodic",
-                     "escape: no inflow; mirror: f(z_min, mu) = f(z_min, -mu)", choices=("escape", "mirror", "periodic")),
-        "z_max": Key("str", "escape", "", "escape | periodic", "escape: no inflow", choices=("escape", "periodic")),
-        "p_diffusion": Key("str", "zero_flux", "", "zero_flux | zero_value",
-                           "momentum-diffusion condition at p_min and p_max", choices=("zero_flux", "zero_value")),
-    },
-    "solver": {
-        "method": Key("str", "auto", "", "auto | direct | march | sweep | krylov", "steady-state solver",
-                      choices=("auto", "direct", "march", "sweep", "krylov")),
-        "rtol": Key("float", 1e-10, "", "(0, 1e-3]", "stop when ||A f - b|| <= rtol ||b||",
-                    lambda x: 0 < x[0] <= 1e-3),
-        "max_steps": Key("int", 200, "", ">= 1", "pseudo-time steps / Krylov iterations", lambda x: x[0] >= 1),
-        "memory_limit_gb": Key("float", 16.0, "GB", "> 0", "refuse grids whose estimated memory exceeds this", _pos),
-    },
-    "probes": {
-        "z": Key("floats", None, "L | pc", "inside the domain", "positions where g(mu) is compared with Eq. (7)"),
-        "p": Key("floats", None, "m c | TeV/c", "inside the p range", "momenta of the probes (default: mid range)", _pos),
-    },
+                    choices=("uniform", "layer", "point", "gaussian"))
+    amplitude: float = key("float", 1.0, "", "> 0", "normalisation (per L, p^2 dp, dmu/2 in code units)", _pos)
+    spectral_index: float = key("float", 0.0, "", "finite", "q of S ∝ (p/p0)^-q")
+    p0: float = key("float", 1.0, "m c | TeV/c", "> 0", "reference momentum of the power law", _pos)
+    centre: float = key("float", 0.0, "L | pc", "inside the domain", "z_i of point and Gaussian sources")
+    width: float = key("float", 0.0, "L | pc", ">= 0", "layer half-thickness z_u, or Gaussian sigma", lambda x: x[0] >= 0)
+
+
+@dataclass(frozen=True)
+class LossesSection:
+    """``[losses]``: continuous (pion, power law) and catastrophic losses."""
+
+    pion_time: float | None = key("float", None, "L/c | yr", "> 0", "tau_0 of pion losses p_dot = -p/tau_0 (Eq. 54)",
+                                  _pos)
+    pion_density_cm3: float | None = key("float", None, "cm^-3", "> 0", "physical: tau_0 = 5.4e7 yr / n (Eq. 54)", _pos)
+    power_law_rate: float = key("float", 0.0, "(m c) c/L", ">= 0", "b0 of p_dot = -b0 p^index (code cases)",
+                                lambda x: x[0] >= 0)
+    power_law_index: float = key("float", 2.0, "", "finite", "index of the power-law loss")
+    catastrophic_time: float = key("float", math.inf, "L/c | yr", "> 0", "T_c of Eq. (4); inf = none", _pos)
+    scheme: str = key("str", "upwind2", "", "upwind2 | upwind1", "loss advection in p: upwind of f p^q, 2nd / 1st order",
+                      choices=("upwind2", "upwind1"))
+
+    @property
+    def any(self) -> bool:
+        """Some continuous or catastrophic loss is on."""
+        return (self.pion_time is not None or self.pion_density_cm3 is not None or self.power_law_rate > 0
+                or math.isfinite(self.catastrophic_time))
+
+
+@dataclass(frozen=True)
+class BoundariesSection:
+    """``[boundaries]``: z ends and the momentum-diffusion condition."""
+
+    z_min: str = key("str", "escape", "", "escape | mirror | periodic",
+                     "escape: no inflow; mirror: f(z_min, mu) = f(z_min, -mu)", choices=("escape", "mirror", "periodic"))
+    z_max: str = key("str", "escape", "", "escape | periodic", "escape: no inflow", choices=("escape", "periodic"))
+    p_diffusion: str = key("str", "zero_flux", "", "zero_flux | zero_value",
+                           "momentum-diffusion condition at p_min and p_max", choices=("zero_flux", "zero_value"))
+
+
+@dataclass(frozen=True)
+class SolverSection:
+    """``[solver]``: method, tolerance, step budget, memory limit."""
+
+    method: str = key("str", "auto", "", "auto | direct | march | sweep | krylov", "steady-state solver",
+                      choices=("auto", "direct", "march", "sweep", "krylov"))
+    rtol: float = key("float", 1e-10, "", "(0, 1e-3]", "stop when ||A f - b|| <= rtol ||b||", lambda x: 0 < x[0] <= 1e-3)
+    max_steps: int = key("int", 200, "", ">= 1", "pseudo-time steps / Krylov iterations", lambda x: x[0] >= 1)
+    memory_limit_gb: float = key("float", 16.0, "GB", "> 0", "refuse grids whose estimated memory exceeds this", _pos)
+
+
+@dataclass(frozen=True)
+class ProbesSection:
+    """``[probes]``: where the kinetic anisotropy is compared with Eq. (7)."""
+
+    z: Floats | None = key("floats", None, "L | pc", "inside the domain", "positions where g(mu) is compared with Eq. (7)")
+    p: Floats | None = key("floats", None, "m c | TeV/c", "inside the p range", "momenta of the probes (default: mid range)",
+                           _pos)
+
+
+#: The sections in file order; the README's case-format table lists their keys in this order.
+SECTIONS: dict[str, type] = {
+    "units": UnitsSection, "particle": ParticleSection, "turbulence": TurbulenceSection, "grid": GridSection,
+    "source": SourceSection, "losses": LossesSection, "boundaries": BoundariesSection, "solver": SolverSection,
+    "probes": ProbesSection,
 }
+#: ``SCHEMA[section][key]`` -> :class:`Key`, read off the section dataclasses (nothing is listed twice).
+SCHEMA: dict[str, dict[str, Key]] = {name: {f.name: f.metadata["key"] for f in fields(cls)}
+                                     for name, cls in SECTIONS.items()}
+
 
 _CODE_ONLY = {("turbulence", k) for k in ("alfven_speed", "mean_free_path", "p_ref", "p_max_resonant")} | {
     ("particle", "momentum"), ("particle", "ultrarelativistic")}
@@ -157,6 +243,22 @@ _CODE_ONLY |= {("losses", "power_law_rate"), ("turbulence", "table"), ("turbulen
 _PHYSICAL_ONLY = {("turbulence", k) for k in ("b0_ug", "db_over_b0", "lambda10", "n_cm3", "alfven_speed_kms")} | {
     ("particle", "kinetic_tev"), ("particle", "momentum_tev"), ("units", "length_unit_pc"),
     ("losses", "pion_density_cm3")}
+
+
+class _Unset:
+    def __repr__(self):
+        return "UNSET"
+
+
+#: Override value that removes a key (back to its default), e.g. ``("turbulence", "alfven_speed", UNSET)``:
+#: how a code case becomes a physical one without editing its text.
+UNSET = _Unset()
+
+
+def unset(dotted: str):
+    """``unset("turbulence.alfven_speed")`` -> the override that removes that key."""
+    section, name = dotted.split(".", 1)
+    return section, name, UNSET
 
 
 def _fmt(value) -> str:
@@ -169,13 +271,24 @@ def _fmt(value) -> str:
     return repr(value)
 
 
+def _toml(value) -> str:
+    """A coerced case value as TOML (round trip: parsing it gives the same value)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
 def _suggest(name: str, options) -> str:
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _coerce(source: str, section: str, name: str, key: Key, value):
-    where = f"{source}: [{section}] {name} = {_fmt(value)}"
+def _coerce(origin: str, section: str, name: str, key: Key, value):
+    where = f"{origin}: [{section}] {name} = {_fmt(value)}"
 
     def bad(what):
         return CaseError(f"{where}: {what}; allowed: {key.allowed}" + (f" {key.unit}" if key.unit else ""))
@@ -213,78 +326,281 @@ def _coerce(source: str, section: str, name: str, key: Key, value):
 
 @dataclass(frozen=True)
 class Case:
-    """A validated case: resolved values of every key, by section, plus its source text."""
+    """A validated case: one typed, frozen section per TOML table, plus where it came from.
 
-    source: str
+    ``origin``: the file (or ``"<string>"``); ``text``: its text as read; ``given``: the
+    ``(section, key)`` pairs set by the file or the overrides; ``sections``: the tables present.
+    """
+
+    origin: str
     text: str
-    values: dict = field(repr=False)
-    given: frozenset = frozenset()  # sections present in the file (or overrides)
-
-    def get(self, section: str, key: str):
-        return self.values[section][key]
+    units: UnitsSection
+    particle: ParticleSection
+    turbulence: TurbulenceSection
+    grid: GridSection
+    source: SourceSection
+    losses: LossesSection
+    boundaries: BoundariesSection
+    solver: SolverSection
+    probes: ProbesSection
+    given: frozenset = frozenset()
+    sections: frozenset = frozenset()
 
     @property
     def system(self) -> str:
-        return self.values["units"]["system"]
+        return self.units.system
 
+    @property
+    def has_grid(self) -> bool:
+        """A run case (it has a ``[grid]``); without one, only the physics report applies."""
+        return "grid" in self.sections
+
+    # --- identity ------------------------------------------------------------------------------
+    def resolved_text(self) -> str:
+        """The case as TOML with every given key (file and overrides) at its validated value:
+        ``parse_case(case.resolved_text())`` gives the same case."""
+        lines = []
+        for name in SECTIONS:
+            if name not in self.sections:
+                continue
+            section = getattr(self, name)
+            lines.append(f"[{name}]")
+            lines += [f"{f.name} = {_toml(getattr(section, f.name))}" for f in fields(section)
+                      if (name, f.name) in self.given]
+            lines.append("")
+        return "\n".join(lines)
+
+    def digest(self, *, solver: bool = True) -> str:
+        """SHA-256 of every resolved value (file text and overrides alike); ``solver=False`` leaves out
+        ``[solver]`` (a checkpoint may be continued with another step budget)."""
+        values = {name: {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(getattr(self, name)).items()}
+                  for name in SECTIONS if solver or name != "solver"}
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+    # --- unit conversion (physical cases: pc, TeV/c, yr -> L, m c, L/c) --------------------------
     def physical_setup(self) -> PhysicalSetup:
-        t, pt = self.values["turbulence"], self.values["particle"]
+        t, pt = self.turbulence, self.particle
         return PhysicalSetup(
-            b0_ug=t["b0_ug"], db_over_b0=t["db_over_b0"], lambda10=t["lambda10"], n_cm3=t["n_cm3"],
-            va_kms=t["alfven_speed_kms"], charge=pt["charge"], mass_number=pt["mass_number"], s=t["s"],
-            hc=t["cross_helicity"], sigma_f=t["sigma_f"], sigma_b=t["sigma_b"], form=t["form"],
-            length_unit_pc=self.values["units"]["length_unit_pc"])
+            b0_ug=t.b0_ug, db_over_b0=t.db_over_b0, lambda10=t.lambda10, n_cm3=t.n_cm3, va_kms=t.alfven_speed_kms,
+            charge=pt.charge, mass_number=pt.mass_number, s=t.s, hc=t.cross_helicity, sigma_f=t.sigma_f,
+            sigma_b=t.sigma_b, form=t.form, length_unit_pc=self.units.length_unit_pc)
 
+    def length(self, x):
+        """A length of the case in code units (pc -> L for physical cases); None stays None."""
+        if x is None:
+            return None
+        if self.system == "physical":
+            return np.asarray(x, dtype=float) * PARSEC / self.physical_setup().length_unit_cm
+        return np.asarray(x, dtype=float)
+
+    def momentum(self, p):
+        """A momentum of the case in code units (TeV/c -> m c for physical cases)."""
+        if p is None:
+            return None
+        if self.system == "physical":
+            return np.asarray(p, dtype=float) / self.physical_setup().momentum_unit_tev
+        return np.asarray(p, dtype=float)
+
+    def time(self, t):
+        """A time of the case in code units (yr -> L/c for physical cases); inf and None stay."""
+        if t is None or not np.isfinite(t):
+            return t
+        if self.system == "physical":
+            return t * YEAR / self.physical_setup().time_unit_s
+        return t
+
+    # --- physics -------------------------------------------------------------------------------
     def turbulence_model(self):
         """The coefficient set in code units: slab Alfvén (Eqs. 24-28), a table or a function."""
-        t = self.values["turbulence"]
-        if t["model"] != "slab":
+        t = self.turbulence
+        if t.model != "slab":
             return self._user_model()
         try:
             if self.system == "physical":
                 return self.physical_setup().turbulence()
             return SlabAlfven.from_mean_free_path(
-                t["mean_free_path"], s=t["s"], p_ref=t["p_ref"], hc=t["cross_helicity"], va=t["alfven_speed"],
-                sigma_f=t["sigma_f"], sigma_b=t["sigma_b"], form=t["form"], p_m=t["p_max_resonant"],
-                ultrarelativistic=self.values["particle"]["ultrarelativistic"])
+                t.mean_free_path, s=t.s, p_ref=t.p_ref, hc=t.cross_helicity, va=t.alfven_speed, sigma_f=t.sigma_f,
+                sigma_b=t.sigma_b, form=t.form, p_m=t.p_max_resonant, ultrarelativistic=self.particle.ultrarelativistic)
         except ValueError as err:
-            raise CaseError(f"{self.source}: [turbulence]: {err}") from None
+            raise CaseError(f"{self.origin}: [turbulence]: {err}") from None
 
-    @property
-    def has_grid(self) -> bool:
-        return "grid" in self.given
+    def model_files(self) -> list[Path]:
+        """Files the coefficients come from (table .npz, python file), resolved next to the case."""
+        t = self.turbulence
+        names = []
+        if t.model == "table" and t.table:
+            names.append(t.table)
+        if t.model == "python" and t.function and t.function.rsplit(":", 1)[0].endswith(".py"):
+            names.append(t.function.rsplit(":", 1)[0])
+        base = self._base()
+        paths = [Path(n) if Path(n).is_absolute() or base is None else base / n for n in names]
+        return [p for p in paths if p.exists()]
+
+    def _base(self):
+        return Path(self.origin).parent if self.origin and self.origin != "<string>" else None
 
     def _user_model(self):
         from .physics.user_coefficients import CallableCoefficients, load_callable, load_table
 
-        t = self.values["turbulence"]
-        ur = self.values["particle"]["ultrarelativistic"]
-        base = Path(self.source).parent if self.source and self.source != "<string>" else None
+        t = self.turbulence
+        ur = self.particle.ultrarelativistic
+        base = self._base()
         try:
-            if t["model"] == "table":
-                if t["table"] is None:
+            if t.model == "table":
+                if t.table is None:
                     raise ValueError("model = 'table' needs table = 'file.npz'")
-                path = Path(t["table"])
+                path = Path(t.table)
                 return load_table(base / path if base and not path.is_absolute() else path, ultrarelativistic=ur)
-            if t["function"] is None:
+            if t.function is None:
                 raise ValueError("model = 'python' needs function = 'module:function'")
-            return CallableCoefficients(load_callable(t["function"], base), ultrarelativistic=ur,
-                                        mu_breakpoints=tuple(t["breakpoints"] or ()))
+            return CallableCoefficients(load_callable(t.function, base), ultrarelativistic=ur,
+                                        mu_breakpoints=tuple(t.breakpoints or ()))
         except (ValueError, OSError) as err:
-            raise CaseError(f"{self.source}: [turbulence] {t['model']}: {err}") from None
+            raise CaseError(f"{self.origin}: [turbulence] {t.model}: {err}") from None
+
+    def loss_rate(self):
+        """``b(p) = |p_dot|`` in code units: pion (p/tau_0, Eq. 54) plus a power law; None without
+        continuous losses."""
+        lo = self.losses
+        tau0 = self.time(lo.pion_time) if lo.pion_time is not None else None
+        if lo.pion_density_cm3 is not None:
+            tau0 = tau_pion(lo.pion_density_cm3) / self.physical_setup().time_unit_s
+        rate, index = lo.power_law_rate, lo.power_law_index
+        if tau0 is None and rate == 0.0:
+            return None
+
+        def b(p):
+            p = np.asarray(p, dtype=float)
+            out = np.zeros_like(p)
+            if tau0 is not None:
+                out = out + p / tau0
+            if rate:
+                out = out + rate * p**index
+            return out
+
+        return b
+
+    # --- grid and probes in code units ---------------------------------------------------------
+    def grid_edges(self):
+        """``(z_edges or None, mu_edges, p_edges)`` in code units."""
+        g = self.grid
+        if g.z_edges is not None:
+            z = self.length(g.z_edges)
+        else:
+            z = None if g.z_cells == 0 else uniform_edges(float(self.length(g.z_min)), float(self.length(g.z_max)),
+                                                           g.z_cells)
+        if g.mu_edges is not None:
+            mu = np.asarray(g.mu_edges, dtype=float)
+        elif g.mu_grid in ("graded", "resonance"):
+            mu = graded_mu_edges(g.mu_cells, 2.0 - self.turbulence.s)
+            if g.mu_grid == "resonance":  # +-eps at the middle momentum of the grid on cell faces
+                model = self.turbulence_model()
+                p_mid = float(self.momentum(np.sqrt(g.p_min * g.p_max)))
+                mu = snap_to_resonances(mu, float(model.eps(p_mid)) if hasattr(model, "eps") else 0.0)
+        else:
+            mu = uniform_edges(-1.0, 1.0, g.mu_cells)
+        if g.p_edges is not None:
+            p = self.momentum(g.p_edges)
+        else:
+            p = log_edges(float(self.momentum(g.p_min)), float(self.momentum(g.p_max)), g.p_cells)
+        return z, mu, p
+
+    def make_grid(self) -> Grid:
+        """The tensor grid; bad edges are a one-line ``CaseError``."""
+        try:
+            return Grid(*self.grid_edges())
+        except ValueError as err:
+            raise CaseError(f"{self.origin}: [grid]: {err}") from None
+
+    def probe_positions(self):
+        """``[probes] z`` in code units (None if not given)."""
+        return None if self.probes.z is None else np.atleast_1d(self.length(self.probes.z))
+
+    def probe_momenta(self):
+        """``[probes] p`` in code units; default: the geometric middle of ``[grid] p_min, p_max``."""
+        if self.probes.p is None:
+            return np.atleast_1d(self.momentum(np.sqrt(self.grid.p_min * self.grid.p_max)))
+        return np.atleast_1d(self.momentum(self.probes.p))
 
     def momenta(self) -> np.ndarray:
         """The report's momenta in code units ``p/(m c)``: [particle], else the probe momenta."""
-        pt = self.values["particle"]
-        if pt["momentum"] is None and pt["kinetic_tev"] is None and pt["momentum_tev"] is None:
-            from .build import probe_momenta
-            return probe_momenta(self)
+        pt = self.particle
+        if pt.momentum is None and pt.kinetic_tev is None and pt.momentum_tev is None:
+            return self.probe_momenta()
         if self.system == "physical":
             setup = self.physical_setup()
-            if pt["kinetic_tev"] is not None:
-                return np.asarray(setup.p_code(kinetic_tev=np.array(pt["kinetic_tev"])))
-            return np.asarray(setup.p_code(momentum_tev=np.array(pt["momentum_tev"])))
-        return np.asarray(pt["momentum"], dtype=float)
+            if pt.kinetic_tev is not None:
+                return np.asarray(setup.p_code(kinetic_tev=np.array(pt.kinetic_tev)))
+            return np.asarray(setup.p_code(momentum_tev=np.array(pt.momentum_tev)))
+        return np.asarray(pt.momentum, dtype=float)
+
+    def estimated_memory_gb(self) -> float:
+        """Rough peak memory of a run, from the unknowns and the operator's non-zeros per row.
+
+        Matrix (~12 bytes per non-zero; ~14 per row for z problems with eps = 0, ~30 with the
+        mixed terms), plane LU factors (~4.5x the matrix, measured on the SWK planes), GMRES basis
+        and work vectors (~60 vectors), times 1.5 for temporaries.  Measured B1 (1.05M unknowns):
+        estimate 1.6 GB, peak 1.5 GB.
+        """
+        nz, nmu, np_ = self.grid.cells
+        n = float(max(nz, 1)) * (2 if nz else 1) * nmu * np_
+        t = self.turbulence
+        if self.system == "physical":
+            eps_positive = t.alfven_speed_kms is None or t.alfven_speed_kms > 0  # None: from B_0 and n
+        else:
+            eps_positive = t.alfven_speed > 0
+        mixed = t.model != "slab" or eps_positive
+        nnz = n * (30 if mixed else 14)
+        return 1.5 * (nnz * 12 * 5.5 + n * 8 * 60) / 1e9
+
+
+def _check_run_case(case: Case) -> None:
+    """Consistency of a run case: domain, source inside, probes inside, memory, a steady state exists."""
+    src, g, bd, where = case.source, case.grid, case.boundaries, case.origin
+    if g.z_edges is not None and len(g.z_edges) < 3:
+        raise CaseError(f"{where}: [grid] z_edges: at least 3 edges (2 cells); allowed: strictly increasing list")
+    (z_min, z_max), (p_min, p_max) = g.z_range, g.p_range
+    if z_max <= z_min:
+        raise CaseError(f"{where}: [grid] z_max = {z_max!r}: not above z_min = {z_min!r}; allowed: > z_min")
+    if p_max <= p_min:
+        raise CaseError(f"{where}: [grid] p_max = {p_max!r}: not above p_min = {p_min!r}; allowed: > p_min")
+    homogeneous = g.cells[0] == 0
+    if homogeneous and src.kind != "uniform":
+        raise CaseError(f"{where}: [source] kind = {src.kind!r}: a homogeneous problem (z_cells = 0) "
+                        f"needs a z-independent source; allowed: 'uniform'")
+    if not homogeneous:
+        if src.kind in ("point", "gaussian") and not (z_min <= src.centre <= z_max):
+            raise CaseError(f"{where}: [source] centre = {src.centre!r}: outside the domain; "
+                            f"allowed: [{z_min:g}, {z_max:g}]")
+        if src.kind in ("layer", "gaussian") and src.width <= 0:
+            raise CaseError(f"{where}: [source] width = {src.width!r}: a {src.kind} needs a width; allowed: > 0")
+        if (bd.z_min == "periodic") != (bd.z_max == "periodic"):
+            raise CaseError(f"{where}: [boundaries] z_min = {bd.z_min!r}, z_max = {bd.z_max!r}: "
+                            f"periodic must be set at both ends; allowed: both periodic or neither")
+        for z in case.probes.z or ():
+            if not (z_min <= z <= z_max):
+                raise CaseError(f"{where}: [probes] z = {z!r}: outside the domain; allowed: [{z_min:g}, {z_max:g}]")
+    for p in case.probes.p or ():
+        if not (p_min <= p <= p_max):
+            raise CaseError(f"{where}: [probes] p = {p!r}: outside the momentum range; "
+                            f"allowed: [{p_min:g}, {p_max:g}]")
+    need = case.estimated_memory_gb()
+    limit = case.solver.memory_limit_gb
+    if need > limit:
+        raise CaseError(f"{where}: [grid] too large: estimated memory {need:.3g} GB exceeds [solver] "
+                        f"memory_limit_gb = {limit:g}; allowed: fewer cells or a larger limit")
+    grid = case.make_grid()  # edges given in the case are checked here, before any work
+    model = case.turbulence_model()
+    if hasattr(model, "eps"):
+        try:
+            model.eps(grid.p_edges)
+        except ValueError as err:
+            raise CaseError(f"{where}: [grid] p_min = {p_min!r}: {err} (V_A must stay below v on the "
+                            f"whole momentum grid); allowed: a larger p_min") from None
+    escape = not homogeneous and "escape" in (bd.z_min, bd.z_max)
+    if not (escape or case.losses.any or bd.p_diffusion == "zero_value"):
+        raise CaseError(f"{where}: no steady state: particles neither escape ([boundaries]) nor are lost "
+                        f"([losses]); allowed: an escape boundary or a loss term")
 
 
 def parse_override(text: str):
@@ -292,77 +608,102 @@ def parse_override(text: str):
     if "=" not in text or "." not in text.split("=", 1)[0]:
         raise CaseError(f"override {text!r}: expected section.key=value")
     lhs, rhs = text.split("=", 1)
-    section, key = lhs.strip().split(".", 1)
+    section, name = lhs.strip().split(".", 1)
     try:
         value = tomllib.loads(f"v = {rhs.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = rhs.strip()
-    return section, key, value
+    return section, name, value
 
 
-def parse_case(text: str, source: str = "<string>", overrides=()) -> Case:
-    """Validate case text (and ``section.key=value`` overrides) into a :class:`Case`."""
+def parse_case(text: str, origin: str = "<string>", overrides=()) -> Case:
+    """Validate case text (and overrides: ``section.key=value`` strings or ``(section, key, value)``
+    tuples, value :data:`UNSET` to remove a key) into a :class:`Case`: the one validator.  ``origin``
+    names the file in messages and anchors relative paths (coefficient tables and functions)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise CaseError(f"{source}: TOML syntax error: {err}") from None
+        raise CaseError(f"{origin}: TOML syntax error: {err}") from None
     for item in overrides:
-        section, key, value = parse_override(item) if isinstance(item, str) else item
+        section, name, value = parse_override(item) if isinstance(item, str) else item
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
-            raise CaseError(f"{source}: [{section}] is not a table")
-        raw[section][key] = value
+            raise CaseError(f"{origin}: [{section}] is not a table")
+        if value is UNSET:
+            raw[section].pop(name, None)
+        else:
+            raw[section][name] = value
     raw.pop("title", None)
     for section in raw:
         if section not in SCHEMA:
-            raise CaseError(f"{source}: unknown section [{section}]{_suggest(section, SCHEMA)}; "
+            raise CaseError(f"{origin}: unknown section [{section}]{_suggest(section, SCHEMA)}; "
                             f"allowed: {', '.join(SCHEMA)}")
         if not isinstance(raw[section], dict):
-            raise CaseError(f"{source}: {section} must be a table [{section}]")
+            raise CaseError(f"{origin}: {section} must be a table [{section}]")
     values = {}
     for section, keys in SCHEMA.items():
         given = raw.get(section, {})
         for name in given:
             if name not in keys:
-                raise CaseError(f"{source}: [{section}] unknown key {name!r}{_suggest(name, keys)}; "
+                raise CaseError(f"{origin}: [{section}] unknown key {name!r}{_suggest(name, keys)}; "
                                 f"allowed: {', '.join(keys)}")
-        values[section] = {name: (_coerce(source, section, name, key, given[name]) if name in given else key.default)
-                           for name, key in keys.items()}
-    system = values["units"]["system"]
+        values[section] = SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
+                                               for name, value in given.items()})
+    system = values["units"].system
     wrong = _PHYSICAL_ONLY if system == "code" else _CODE_ONLY
     for section, name in sorted(wrong):
         if name in raw.get(section, {}):
-            raise CaseError(f"{source}: [{section}] {name} is not used with [units] system = {system!r}; "
+            raise CaseError(f"{origin}: [{section}] {name} is not used with [units] system = {system!r}; "
                             f"allowed: remove it or change the unit system")
     pt = values["particle"]
-    given_p = [k for k in (("momentum",) if system == "code" else ("kinetic_tev", "momentum_tev"))
-               if pt[k] is not None]
+    names = ("momentum",) if system == "code" else ("kinetic_tev", "momentum_tev")
+    given_p = [n for n in names if getattr(pt, n) is not None]
     if len(given_p) > 1 or (not given_p and "grid" not in raw):
         need = "momentum" if system == "code" else "exactly one of kinetic_tev, momentum_tev"
-        raise CaseError(f"{source}: [particle] momentum missing or ambiguous; allowed: {need}")
-    if system == "code" and values["turbulence"]["mean_free_path"] is None:
-        raise CaseError(f"{source}: [turbulence] mean_free_path is required with [units] system = 'code'; "
+        raise CaseError(f"{origin}: [particle] momentum missing or ambiguous; allowed: {need}")
+    if system == "code" and values["turbulence"].mean_free_path is None:
+        raise CaseError(f"{origin}: [turbulence] mean_free_path is required with [units] system = 'code'; "
                         f"allowed: > 0 L")
-    case = Case(source, text, values, frozenset(raw))
+    given = frozenset((section, name) for section, keys in raw.items() for name in keys)
+    case = Case(origin, text, **values, given=given, sections=frozenset(raw))
     if case.has_grid:
-        from .build import check_run_case
-        check_run_case(case)
+        _check_run_case(case)
     model = case.turbulence_model()
     try:
         if hasattr(model, "eps"):
             model.eps(case.momenta())
     except ValueError as err:
-        raise CaseError(f"{source}: [particle] momentum: {err} (V_A must stay below v)") from None
+        raise CaseError(f"{origin}: [particle] momentum: {err} (V_A must stay below v)") from None
     return case
 
 
+def bundled_cases() -> dict[str, Path]:
+    """The bundled cases by name: ``fpsolve/cases`` when installed, ``cases/`` in a source tree."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "cases", here.parent / "cases"):
+        if folder.is_dir():
+            return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+    return {}
+
+
+def resolve_case_path(name) -> Path:
+    """An existing path as given; else a bundled case by name (``slab_streaming`` or ``slab_streaming.toml``)."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    return bundled_cases().get(path.stem if path.suffix == ".toml" else path.name, path)
+
+
 def load_case(path, overrides=()) -> Case:
-    """Read and validate a case file; raises :class:`CaseError` with a one-line message."""
-    path = Path(path)
+    """Read and validate a case file (a path, or a bundled case by name); raises :class:`CaseError`
+    with a one-line message."""
+    path = resolve_case_path(path)
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise CaseError(f"{path}: cannot read case file ({err.strerror})") from None
+        hint = f"; allowed: a case file or a bundled case: {', '.join(bundled_cases())}" \
+            if path.parent == Path(".") else ""
+        raise CaseError(f"{path}: cannot read case file ({err.strerror}){hint}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

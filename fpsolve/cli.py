@@ -1,6 +1,7 @@
 """The ``fpsolve`` command.
 
-``fpsolve run CASE.toml [-o OUT.h5] [--plot] [section.key=value ...]`` solves the kinetic
+``fpsolve run CASE [-o OUT.h5] [--plot] [section.key=value ...]`` (CASE: a TOML file, or a
+bundled case by name, e.g. ``slab_streaming``) solves the kinetic
 equation, prints the summary and writes the HDF5 file; exit status 3 when not converged
 (nothing written unless ``--keep-partial``, then the file says ``converged = false``).
 Checkpoints of long marches: ``--checkpoint-every N`` / ``--checkpoint-minutes M`` (file
@@ -17,12 +18,14 @@ Bad input: one line on stderr naming the file and key, exit status 2
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import logging
 import re
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .case import CaseError, load_case
 from .report import format_report, physics_report
 
@@ -49,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[shared], **kw)
 
     run = command("run", help="solve the kinetic equation for a case, write HDF5")
-    run.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
+    run.add_argument("case", help="case file (TOML) or bundled case name; section.key=value overrides may "
+                     "follow anywhere")
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
     run.add_argument("--keep-partial", action="store_true", help="write a non-converged result, marked as such")
@@ -153,7 +157,6 @@ def _progress(args, case, out, case_key):
     """Callback for the march: tqdm bar (terminal or --progress) and checkpoints; None if neither."""
     import time
 
-    from . import __version__
     from .io import write_checkpoint
 
     want_bar = _want_bar(args)
@@ -165,7 +168,7 @@ def _progress(args, case, out, case_key):
     if want_bar:
         from tqdm import tqdm
 
-        bar = tqdm(total=case.get("solver", "max_steps"), desc="march", unit="step", file=sys.stderr)
+        bar = tqdm(total=case.solver.max_steps, desc="march", unit="step", file=sys.stderr)
     last = [time.monotonic()]
 
     def callback(state):
@@ -174,7 +177,7 @@ def _progress(args, case, out, case_key):
             bar.set_postfix(residual=f"{state.res:.2e}", dtau=f"{state.pseudo_time_steps[-1]:.2e}")
         due = (every and state.step % every == 0) or (minutes and time.monotonic() - last[0] >= 60 * minutes)
         if due:
-            write_checkpoint(ck_path, state, case_key, case.text, __version__)
+            write_checkpoint(ck_path, state, case_key, case.resolved_text(), __version__)
             last[0] = time.monotonic()
             log.info("checkpoint at step %d: %s", state.step, ck_path)
         return False
@@ -186,13 +189,13 @@ def _run(args) -> int:
     import time
 
     from .io import read_checkpoint, write_result
-    from .run import case_hash, solve
+    from .run import solve
 
     case = load_case(args.case, args.overrides)
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
-    key = case_hash(case)
+    key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
     state = read_checkpoint(args.restart, key) if args.restart else None
     callback, bar = _progress(args, case, out, key)
     t0 = time.perf_counter()
@@ -219,12 +222,26 @@ def _run(args) -> int:
     return 0 if result.info.converged else 3
 
 
-def _validate(args) -> int:
+def validation_package():
+    """``fpsolve.validation``: installed with the package (from the repository's top-level
+    ``validation/`` folder); in a source tree that is not installed, loaded from that folder."""
     try:
-        from validation.report import run_all
-    except ImportError:  # run from a source tree without the package installed
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from validation.report import run_all
+        return importlib.import_module("fpsolve.validation")
+    except ModuleNotFoundError as err:
+        if err.name != "fpsolve.validation":
+            raise
+    folder = Path(__file__).resolve().parents[1] / "validation"
+    spec = importlib.util.spec_from_file_location("fpsolve.validation", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fpsolve.validation"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _validate(args) -> int:
+    validation_package()
+    from fpsolve.validation.report import run_all
 
     only = [x.strip() for x in args.only.split(",")] if args.only else None
     checks = run_all(args.out, quick=args.quick, only=only)
@@ -243,7 +260,7 @@ def _info(args) -> int:
     first = ("CONVERGED" if r.info.converged else "NOT CONVERGED (partial result)") + \
         ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)")
     print(f"{args.file}: {first}")
-    print(getattr(r, "stored_summary", "") or r.summary())
+    print(r.summary())
     print(f"written by fpsolve {r.version}")
     return 0
 

@@ -1,4 +1,5 @@
-"""HDF5 output: fields with named dimensions (z, mu, p), diagnostics, the case text and version.
+"""HDF5 output: the dataset of :func:`fpsolve.dataset.describe` (fields with named dimensions
+(z, mu, p), the case and version), plus a ``/diagnostics`` group.
 
 Layout (all datasets float64):
 
@@ -10,8 +11,10 @@ Layout (all datasets float64):
   ``dF_dz (z, p)``, ``dF_dp (z, p)`` — without the ``z`` axis for homogeneous problems;
 * ``/diagnostics``: ``residual_history``, ``pseudo_time_steps``, attributes for the balance,
   min f, timings and solver; root attributes ``converged``, ``trustworthy``, ``case_text``,
-  ``fpsolve_version``, ``method``.
+  ``case_resolved``, ``fpsolve_version``, ``method``, ``rtol``, ``summary``.
 
+The root group is exactly ``Result.to_xarray()`` (one description, :mod:`fpsolve.dataset`):
+``xarray.open_dataset(path, engine="h5netcdf")`` reads it back equal, apart from ``complete``.
 The file is written to a temporary name in the target folder (``.NAME.*.tmp``) and renamed on
 success, so a crash never leaves a partial file under the requested name; the root attribute
 ``complete`` is set last, so even a leftover temporary file never reads as valid
@@ -21,10 +24,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .dataset import FIELDS, describe, internal
 
 __all__ = ["write_result", "read_result", "write_checkpoint", "read_checkpoint", "FileFormatError"]
 
@@ -53,79 +59,37 @@ def _atomic(path: Path, fill):
     return path
 
 
-def _scale(h5, name, values, edges):
-    ds = h5.create_dataset(name, data=values)
-    ds.make_scale(name)
-    e = h5.create_dataset(f"{name}_edges", data=edges)
-    e.make_scale(f"{name}_edges")  # its own dimension, so readers see named axes only
-    return ds
-
-
-def _field(h5, name, data, dims, scales, attrs=None):
-    ds = h5.create_dataset(name, data=data)
-    for axis, dim in enumerate(dims):
-        ds.dims[axis].attach_scale(scales[dim])
-    for k, v in (attrs or {}).items():
-        ds.attrs[k] = v
-    return ds
-
-
-def _zmp(arr, homogeneous):
-    """Internal (p, z, mu) / (p, mu) / (p, z) -> output (z, mu, p) / (mu, p) / (z, p)."""
-    arr = np.asarray(arr)
-    if arr.ndim == 1:
-        return arr
-    return np.moveaxis(arr, 0, -1)
+def _write_description(h5, d) -> None:
+    """Coordinates as dimension scales (each its own dimension), variables attached to them, attributes."""
+    scales = {}
+    for c in d.coords:
+        ds = h5.create_dataset(c.name, data=c.data)
+        ds.make_scale(c.name)
+        scales[c.name] = ds
+    for v in d.variables:
+        ds = h5.create_dataset(v.name, data=v.data)
+        for axis, dim in enumerate(v.dims):
+            ds.dims[axis].attach_scale(scales[dim])
+        ds.attrs.update(v.attrs)
+    h5.attrs.update(d.attrs)
 
 
 def write_result(result, path) -> Path:
-    """Write a :class:`~fpsolve.run.Result` atomically to ``path`` (HDF5)."""
-    grid, fl = result.grid, result.fields
-    hom = grid.homogeneous
+    """Write a :class:`~fpsolve.result.Result` atomically to ``path`` (HDF5)."""
+    description = describe(result)
 
     def fill(h5):
-        scales = {"mu": _scale(h5, "mu", grid.mu, grid.mu_edges), "p": _scale(h5, "p", grid.p, grid.p_edges)}
-        if not hom:
-            scales["z"] = _scale(h5, "z", grid.z, grid.z_edges)
-        full = ("mu", "p") if hom else ("z", "mu", "p")
-        iso = ("p",) if hom else ("z", "p")
-        _field(h5, "f", _zmp(fl.f, hom), full, scales, {"description": "cell means of f0(z, mu, p)"})
-        if not hom:
-            _field(h5, "f_slope", _zmp(result.f[..., 1], hom), full, scales,
-                   {"description": "half-slope b of f = a + b xi, xi = 2(z - z_i)/dz"})
-            _field(h5, "dF_dz", _zmp(fl.dF_dz, hom), iso, scales)
-        _field(h5, "F", _zmp(fl.F, hom), iso, scales, {"description": "isotropic part, Eq. (5)"})
-        _field(h5, "g", _zmp(fl.g, hom), full, scales, {"description": "anisotropy f - F, Eq. (2)"})
-        _field(h5, "g_da", _zmp(fl.g_da, hom), full, scales,
-               {"description": "diffusion-approximation anisotropy, Eq. (7), numerical gradients"})
-        _field(h5, "delta", _zmp(fl.delta, hom), iso, scales,
-               {"description": "(f(1) - f(-1))/(f(1) + f(-1)), Eq. (11), signed"})
-        _field(h5, "streaming_flux", _zmp(fl.streaming_flux, hom), iso, scales)
-        _field(h5, "dF_dp", _zmp(fl.dF_dp, hom), iso, scales)
-        diag = h5.create_group("diagnostics")
+        _write_description(h5, description)
         info = result.info
+        diag = h5.create_group("diagnostics")
         diag.create_dataset("residual_history", data=np.asarray(info.residual_history, dtype=float))
         diag.create_dataset("pseudo_time_steps", data=np.asarray(info.pseudo_time_steps, dtype=float))
-        for k, v in result.balance.items():
-            diag.attrs[f"balance_{k}"] = v
-        for k, v in result.min_f.items():
-            diag.attrs[f"min_f_{k}"] = v
-        for k, v in result.timings.items():
-            diag.attrs[f"time_{k}"] = v
-        diag.attrs["peak_memory_mb"] = result.peak_memory_mb
-        diag.attrs["iterations"] = info.iterations
-        diag.attrs["factorizations"] = info.factorizations
-        diag.attrs["residual"] = info.residual
-        diag.attrs["roundoff_floor"] = info.roundoff_floor
-        diag.attrs["message"] = info.message
-        h5.attrs["converged"] = info.converged
-        h5.attrs["trustworthy"] = result.trustworthy
-        h5.attrs["method"] = info.method
-        h5.attrs["rtol"] = info.rtol
-        h5.attrs["case_text"] = result.case.text
-        h5.attrs["case_source"] = str(result.case.source)
-        h5.attrs["fpsolve_version"] = result.version
-        h5.attrs["summary"] = result.summary()
+        for prefix, values in (("balance_", result.balance), ("min_f_", result.min_f), ("time_", result.timings)):
+            for k, v in values.items():
+                diag.attrs[prefix + k] = v
+        diag.attrs.update(peak_memory_mb=result.peak_memory_mb, iterations=info.iterations,
+                          factorizations=info.factorizations, residual=info.residual,
+                          roundoff_floor=info.roundoff_floor, message=info.message)
 
     return _atomic(path, fill)
 
@@ -143,25 +107,24 @@ def _open_valid(path):
 
 
 def read_result(path):
-    """Read a file written by :func:`write_result` back into a :class:`~fpsolve.run.Result`."""
+    """Read a file written by :func:`write_result` back into a :class:`~fpsolve.result.Result`
+    (``problem`` None, no probes; ``summary()`` is the one written with the file)."""
     from .case import parse_case
     from .grid import Grid
-    from .result import Fields
-    from .run import Result
+    from .result import Fields, Result
     from .solvers import SolveInfo
 
     with _open_valid(path) as h5:
         if "fpsolve_version" not in h5.attrs or "f" not in h5:
             raise FileFormatError(f"{path}: not an fpsolve result file")
-        case = parse_case(str(h5.attrs["case_text"]), str(h5.attrs["case_source"]))
+        resolved = h5.attrs.get("case_resolved", h5.attrs["case_text"])  # older files: the file text only
+        case = replace(parse_case(str(resolved), str(h5.attrs["case_source"])), text=str(h5.attrs["case_text"]))
         z = h5["z_edges"][...] if "z" in h5 else None
         grid = Grid(z, h5["mu_edges"][...], h5["p_edges"][...])
-        def back(name):
-            return np.moveaxis(h5[name][...], -1, 0) if name in h5 else None
-
-        fields = Fields(back("f"), back("F"), back("g"), back("dF_dz"), back("dF_dp"), back("delta"),
-                        back("streaming_flux"), back("g_da"))
-        f = back("f") if z is None else np.stack([back("f"), back("f_slope")], axis=-1)
+        var = {name: internal(h5[name][...]) if name in h5 else None for name, *_ in FIELDS}
+        fields = Fields(var["f"], var["F"], var["g"], var["dF_dz"], var["dF_dp"], var["delta"],
+                        var["streaming_flux"], var["g_da"])
+        f = var["f"] if z is None else np.stack([var["f"], var["f_slope"]], axis=-1)
         d = h5["diagnostics"]
         info = SolveInfo(method=str(h5.attrs["method"]), rtol=float(h5.attrs["rtol"]),
                          converged=bool(h5.attrs["converged"]), residual=float(d.attrs["residual"]),
@@ -169,12 +132,14 @@ def read_result(path):
                          pseudo_time_steps=list(d["pseudo_time_steps"][...]), iterations=int(d.attrs["iterations"]),
                          factorizations=int(d.attrs["factorizations"]), message=str(d.attrs["message"]))
         info.roundoff_floor = float(d.attrs["roundoff_floor"])
-        pick = lambda prefix: {k[len(prefix):]: (v.item() if hasattr(v, "item") else v)  # noqa: E731
-                               for k, v in d.attrs.items() if k.startswith(prefix)}
-        result = Result(case, grid, f, info, fields, pick("balance_"), pick("min_f_"), [], pick("time_"),
-                        float(d.attrs["peak_memory_mb"]), str(h5.attrs["fpsolve_version"]))
-        result.stored_summary = str(h5.attrs.get("summary", ""))
-    return result
+
+        def pick(prefix):
+            return {k[len(prefix):]: (v.item() if hasattr(v, "item") else v)
+                    for k, v in d.attrs.items() if k.startswith(prefix)}
+
+        return Result(case, grid, f, info, fields, pick("balance_"), pick("min_f_"), [], pick("time_"),
+                      float(d.attrs["peak_memory_mb"]), str(h5.attrs["fpsolve_version"]),
+                      stored_summary=str(h5.attrs.get("summary", "")))
 
 
 def write_checkpoint(path, state, case_hash: str, case_text: str, version: str) -> Path:

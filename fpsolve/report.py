@@ -2,8 +2,7 @@
 
 For each momentum of the case: quadrature of the exact coefficient set (Eqs. 9, 10, 13,
 14, 33) beside the closed small-eps forms (Eqs. 30, 32, 33, 35, 36, with the corrections
-of ERRATA.md), and their relative difference.  This is fpsolve's main job until the
-kinetic solver lands.
+of ERRATA.md), and their relative difference (``fpsolve report CASE``).
 """
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ def physics_report(case: Case) -> list[ReportRow]:
     if not hasattr(model, "s"):
         from .case import CaseError
 
-        raise CaseError(f"{case.source}: [turbulence] model = {case.get('turbulence', 'model')!r}: the report "
+        raise CaseError(f"{case.origin}: [turbulence] model = {case.turbulence.model!r}: the report "
                         f"compares with the slab closed forms; allowed: model = 'slab'")
     p = case.momenta()
     ints = pitch_integrals(model, p)
@@ -89,7 +88,7 @@ def _g(x) -> str:
 def format_report(case: Case, rows: list[ReportRow]) -> str:
     """Plain-text tables, one per momentum, plus the case's scales."""
     model = case.turbulence_model()
-    lines = [f"fpsolve physics report: {case.source}",
+    lines = [f"fpsolve physics report: {case.origin}",
              f"turbulence: slab Alfvén, {model.equation}, s = {model.s:.6g}, H_c = {model.hc:g}, "
              f"sigma_f = {model.sigma_f:g}, sigma_b = {model.sigma_b:g}, V_A/c = {model.va:.6g}"]
     if case.system == "physical":

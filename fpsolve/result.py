@@ -1,4 +1,5 @@
-r"""Diagnostics of a kinetic solution: F, g, delta, fluxes, the Eq. (7) prediction, the balance.
+r"""A kinetic solution (:class:`Result`) and its diagnostics: F, g, delta, fluxes, the Eq. (7)
+prediction, the particle balance, min f, values at a position z.
 
 Representation: ``f`` has shape ``(np, nz, nmu, 2)`` (cell mean ``a`` and half-slope ``b`` of
 the linear-discontinuous z representation) or ``(np, nmu)`` for homogeneous problems.  All
@@ -11,9 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .physics import anisotropy_shapes
+from ._version import __version__
+from .dataset import describe
+from .physics import anisotropy_shapes, streaming_shape_closed
+from .summary import summary_text
 
-__all__ = ["Fields", "compute_fields", "particle_balance", "min_f", "evaluate_at"]
+__all__ = ["Result", "Fields", "compute_fields", "particle_balance", "balance_closed", "min_f", "interpolate_z",
+           "cell_means_at", "isotropic_at", "streaming_coefficient"]
 
 
 @dataclass
@@ -170,18 +175,24 @@ def min_f(grid, f) -> dict:
             "mu": float(grid.mu[j]), "p": float(grid.p[k]), "reconstruction_min": float(inflow.min())}
 
 
-def cell_means_at(grid, f, z0):
-    """Cell means ``a`` interpolated linearly between cell centres to ``z0`` (constant beyond the
-    outer centres).  In the thick diffusion limit the anisotropy (~lambda/dz of f) is carried by
-    the cell means; the traces a +- b differ from them by the resolved part of the slope."""
+def interpolate_z(grid, a, z0):
+    """Cell values ``a[:, i, ...]`` (axis 1 = z cells) interpolated linearly between cell centres to
+    ``z0`` (constant beyond the outer centres)."""
     ze, zc = grid.z_edges, grid.z
     if not (ze[0] <= z0 <= ze[-1]):
         raise ValueError(f"probe z = {z0!r} is outside the domain [{ze[0]:g}, {ze[-1]:g}]")
-    i = int(np.clip(np.searchsorted(zc, z0) - 1, 0, zc.size - 2)) if zc.size > 1 else 0
     if zc.size == 1:
-        return f[:, 0, :, 0]
+        return a[:, 0]
+    i = int(np.clip(np.searchsorted(zc, z0) - 1, 0, zc.size - 2))
     t = float(np.clip((z0 - zc[i]) / (zc[i + 1] - zc[i]), 0.0, 1.0))
-    return (1 - t) * f[:, i, :, 0] + t * f[:, i + 1, :, 0]
+    return (1 - t) * a[:, i] + t * a[:, i + 1]
+
+
+def cell_means_at(grid, f, z0):
+    """Cell means ``a`` interpolated linearly between cell centres to ``z0``, shape (np, nmu).  In the
+    thick diffusion limit the anisotropy (~lambda/dz of f) is carried by the cell means; the traces
+    a +- b differ from them by the resolved part of the slope."""
+    return interpolate_z(grid, f[..., 0], z0)
 
 
 def isotropic_at(grid, f, fields, z0):
@@ -194,20 +205,57 @@ def isotropic_at(grid, f, fields, z0):
     return F, np.mean([fields.dF_dz[:, c] for c in cells], axis=0) / F
 
 
-def evaluate_at(grid, f, z0):
-    """f(z0, mu, p) from the linear-discontinuous representation; mean of both traces on an edge."""
-    ze = grid.z_edges
-    if not (ze[0] <= z0 <= ze[-1]):
-        raise ValueError(f"probe z = {z0!r} is outside the domain [{ze[0]:g}, {ze[-1]:g}]")
-    on_edge = np.flatnonzero(np.isclose(ze, z0, rtol=0, atol=1e-12 * (ze[-1] - ze[0])))
-    if on_edge.size:
-        e = on_edge[0]
-        vals = []
-        if e > 0:
-            vals.append(f[:, e - 1, :, 0] + f[:, e - 1, :, 1])
-        if e < ze.size - 1:
-            vals.append(f[:, e, :, 0] - f[:, e, :, 1])
-        return sum(vals) / len(vals)
-    i = int(np.searchsorted(ze, z0) - 1)
-    xi = 2.0 * (z0 - grid.z[i]) / grid.dz[i]
-    return f[:, i, :, 0] + xi * f[:, i, :, 1]
+def streaming_coefficient(g, grid, s):
+    """Least-squares coefficient ``c`` of ``g(mu) ~ c |mu|^{2-s} sgn mu`` (the Eq. 38 shape) over the mu
+    cells, weighted by dmu; ``g`` may carry leading axes (mu last)."""
+    shape = streaming_shape_closed(grid.mu, s=s)
+    return np.sum(g * shape * grid.dmu, axis=-1) / np.sum(shape**2 * grid.dmu)
+
+
+@dataclass
+class Result:
+    """A kinetic solution with everything needed to judge it; also what :func:`fpsolve.read` returns
+    (then ``problem`` is None: the operator is not stored, and ``probes`` is empty)."""
+
+    case: object  # fpsolve.case.Case
+    grid: object  # fpsolve.grid.Grid
+    f: np.ndarray
+    info: object  # fpsolve.solvers.SolveInfo
+    fields: Fields
+    balance: dict
+    min_f: dict
+    probes: list  # fpsolve.probes.Probe
+    timings: dict = field(default_factory=dict)
+    peak_memory_mb: float = 0.0
+    version: str = __version__
+    problem: object = None  # fpsolve.operator.SteadyProblem of the run
+    stored_summary: str = ""  # the summary written with the file (read results)
+
+    @property
+    def balance_ok(self) -> bool:
+        """The particle balance closes (see :func:`balance_closed`)."""
+        return balance_closed(self.balance)
+
+    @property
+    def negative_f(self) -> bool:
+        return self.min_f["value"] < -1e-6 * self.min_f["max"]
+
+    @property
+    def trustworthy(self) -> bool:
+        """Converged, balance closed (1e-10 or its round-off bound), f >= -1e-6 max f; else flagged."""
+        return self.info.converged and self.balance_ok and not self.negative_f
+
+    def summary(self) -> str:
+        """The run summary (:func:`fpsolve.summary.summary_text`); for a read result, the one in the file."""
+        return self.stored_summary or summary_text(self)
+
+    def to_xarray(self):
+        """The fields as an ``xarray.Dataset`` with dimensions (z, mu, p): exactly the root of the HDF5
+        file :func:`fpsolve.write` makes (both come from :func:`fpsolve.dataset.describe`)."""
+        try:
+            import xarray as xr
+        except ImportError as err:  # pragma: no cover - xarray is in the test extra
+            raise ImportError("Result.to_xarray needs xarray (pip install xarray)") from err
+        d = describe(self)
+        return xr.Dataset({v.name: (v.dims, v.data, v.attrs) for v in d.variables},
+                          coords={c.name: (c.dims, c.data, c.attrs) for c in d.coords}, attrs=d.attrs)

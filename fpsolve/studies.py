@@ -6,11 +6,14 @@ probes, the streaming amplitude against Eq. 38, the balance closure), the observ
 the last three levels, ``p = ln(|q1 - q0| / |q2 - q1|) / ln(ratio)``, the Richardson value
 ``q* = q2 + (q2 - q1)/(ratio**p - 1)``, its error estimate ``|q* - q2|`` and the converged digits
 ``-log10(|q* - q2| / |q*|)``.  ``fpsolve sweep CASE key=v1,v2 ...`` runs the product of the listed
-values.  Every run is a task cached by the hash of its resolved case, so a re-run skips finished
-ones; tasks go to local processes, or to ``dask.distributed`` with ``--scheduler ADDRESS``.
+values.  Every run is a task cached by the hash of its resolved case and of the package source
+(:func:`cache_key`), so a re-run skips finished ones and a code change never reuses stale results;
+tasks go to local processes, or to ``dask.distributed`` with ``--scheduler ADDRESS``.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -20,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep"]
+__all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep", "cache_key", "source_hash"]
 
 REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells"}
+AXES = ("z", "mu", "p")  # the order of GridSection.cells
 
 
 def quantities(result) -> dict:
@@ -37,19 +41,33 @@ def quantities(result) -> dict:
     return q
 
 
+@functools.lru_cache(maxsize=None)
+def source_hash() -> str:
+    """SHA-256 of the package's own source (every ``.py`` under ``fpsolve/``, by relative path), once
+    per process: any change of the code, a bug fix included, invalidates the cached runs."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_key(case) -> str:
+    """The resolved case (every value, [solver] included), the package source and the user
+    coefficient files (table .npz, python file) the case reads."""
+    key = f"{case.digest()}-{source_hash()[:16]}"
+    extra = case.model_files()
+    if extra:  # user coefficient files: their contents are part of the case
+        key += "-" + hashlib.sha256(b"".join(p.read_bytes() for p in extra)).hexdigest()[:16]
+    return key
+
+
 def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> dict:
-    """Solve one case (in whatever process runs it); cached by the resolved case and version."""
+    """Solve one case (in whatever process runs it); cached by :func:`cache_key`."""
     import fpsolve
-    from fpsolve.run import case_hash
 
     case = fpsolve.load_case(case_path, overrides)
-    key = f"{case_hash(case)}-{fpsolve.__version__}-{case.get('solver', 'method')}-{case.get('solver', 'rtol')}"
-    extra = _model_files(case)
-    if extra:  # user coefficient files: their contents are part of the case
-        import hashlib
-
-        key += "-" + hashlib.sha256(b"".join(p.read_bytes() for p in extra)).hexdigest()[:16]
-    cache = Path(cache_dir) / f"{key}.json" if cache_dir else None
+    cache = Path(cache_dir) / f"{cache_key(case)}.json" if cache_dir else None
     if cache is not None and cache.exists():
         record = json.loads(cache.read_text())
         record["cached"] = True
@@ -61,19 +79,6 @@ def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> d
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(record))
     return record
-
-
-def _model_files(case) -> list:
-    """Files a case's coefficients come from (table .npz, python file), resolved like the case does."""
-    t = case.values["turbulence"]
-    base = Path(case.source).parent
-    names = []
-    if t["model"] == "table" and t["table"]:
-        names.append(t["table"])
-    if t["model"] == "python" and t["function"] and t["function"].rsplit(":", 1)[0].endswith(".py"):
-        names.append(t["function"].rsplit(":", 1)[0])
-    paths = [Path(n) if Path(n).is_absolute() else base / n for n in names]
-    return [p for p in paths if p.exists()]
 
 
 def _bar(total, progress):
@@ -121,7 +126,8 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
 
 def ladder(case, refine, levels, ratio) -> list:
     """Override lists of the refinement levels (mu counts kept even)."""
-    base = {ax: case.get("grid", REFINE_KEYS[ax]) for ax in refine}
+    cells = dict(zip(AXES, case.grid.cells))
+    base = {ax: cells[ax] for ax in refine}
     out = []
     for level in range(levels):
         over = []

@@ -51,8 +51,59 @@ def test_report_rows_are_the_physics():
 
 def test_override_changes_a_key():
     case = parse_case(GOOD, "good.toml", ["turbulence.cross_helicity=-0.2", "particle.momentum=[5.0]"])
-    assert case.get("turbulence", "cross_helicity") == -0.2
+    assert case.turbulence.cross_helicity == -0.2
     np.testing.assert_array_equal(case.momenta(), [5.0])
+
+
+def test_case_sections_are_typed_and_frozen():
+    """Every key is an attribute of a frozen section dataclass; the schema is read off the same fields."""
+    import dataclasses
+
+    from fpsolve.case import SCHEMA, SECTIONS
+
+    case = parse_case(GOOD, "good.toml")
+    assert case.particle.momentum == (10.0, 100.0) and case.particle.ultrarelativistic is True
+    assert case.grid.mu_cells == 32 and case.losses.catastrophic_time == float("inf")  # defaults
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        case.turbulence.s = 1.5
+    for name, cls in SECTIONS.items():
+        assert [f.name for f in dataclasses.fields(cls)] == list(SCHEMA[name])
+        assert all(f.default == SCHEMA[name][f.name].default for f in dataclasses.fields(cls))
+
+
+def test_resolved_case_round_trip_and_unset():
+    """``resolved_text`` (stored in result files) parses back to the same case; UNSET removes a key."""
+    import dataclasses
+
+    from fpsolve.case import unset
+
+    case = load_case("compton_getting", ["turbulence.cross_helicity=-0.2", "grid.p_cells=16"])
+    again = parse_case(case.resolved_text(), case.origin)
+    assert again == dataclasses.replace(case, text=again.text)
+    assert again.digest() == case.digest()
+    physical = load_case("compton_getting", [unset("turbulence.alfven_speed"), unset("turbulence.mean_free_path"),
+                                             unset("turbulence.p_ref"), unset("particle.ultrarelativistic"),
+                                             'units.system="physical"', "grid.p_min=0.4", "grid.p_max=40.0", "probes.p=[4.0]"])
+    assert physical.system == "physical" and physical.turbulence.mean_free_path is None
+    with pytest.raises(CaseError, match=r"\[particle\] ultrarelativistic is not used with \[units\] system = 'physical'"):
+        load_case("compton_getting", ['units.system="physical"'])
+
+
+def test_bundled_cases_by_name(tmp_path, monkeypatch):
+    """A bundled case is found by name from any folder; an existing path wins over the name."""
+    monkeypatch.chdir(tmp_path)
+    assert load_case("slab_streaming").origin.endswith("slab_streaming.toml")
+    assert load_case("slab_streaming.toml").grid.z_cells == 200
+    (tmp_path / "slab_streaming.toml").write_text(GOOD)
+    assert load_case("slab_streaming.toml").origin == "slab_streaming.toml"  # the local file
+    with pytest.raises(CaseError, match="no_such_case: cannot read case file"):
+        load_case("no_such_case")
+
+
+def test_charge_zero_is_refused(tmp_path):
+    """``[particle] charge``: allowed != 0 (the check used to compare a list with 0 and pass everything)."""
+    with pytest.raises(CaseError, match=r"\[particle\] charge = 0.0: out of range; allowed: != 0 e"):
+        parse_case(GOOD + "\n", "good.toml", ["particle.charge=0.0"])
 
 
 BAD = [

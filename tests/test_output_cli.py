@@ -61,3 +61,31 @@ def test_homogeneous_file_round_trip(tmp_path):
     xr = pytest.importorskip("xarray")
     with xr.open_dataset(tmp_path / "cg.h5", engine="h5netcdf") as ds:
         assert ds["f"].dims == ("mu", "p") and ds["F"].dims == ("p",)
+
+
+@pytest.mark.parametrize("name, overrides", [("slab_streaming", ["grid.z_cells=20"]),
+                                             ("compton_getting", ["grid.p_cells=8", "grid.mu_cells=8"])])
+def test_file_equals_to_xarray(tmp_path, name, overrides):
+    """One dataset description: the HDF5 root read by xarray is ``to_xarray()`` of the result and of
+    the result read back (values, dims, coordinates, attributes), apart from the writer's ``complete``."""
+    import fpsolve
+
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")  # the test extra; importorskip only guards a broken install
+    r = fpsolve.solve(fpsolve.load_case(name, overrides))
+    fpsolve.write(r, tmp_path / "r.h5")
+    with xr.open_dataset(tmp_path / "r.h5", engine="h5netcdf") as ds:
+        ds = ds.load()
+    assert ds.attrs.pop("complete")
+    xr.testing.assert_identical(ds, r.to_xarray())
+    xr.testing.assert_identical(ds, fpsolve.read(tmp_path / "r.h5").to_xarray())
+
+
+def test_read_back_keeps_the_overrides(tmp_path):
+    """The file stores the resolved case (overrides included): the case read back is the case run."""
+    import fpsolve
+
+    case = fpsolve.load_case("slab_streaming", ["grid.z_cells=20", "turbulence.s=1.5"])
+    fpsolve.write(fpsolve.solve(case), tmp_path / "r.h5")
+    back = fpsolve.read(tmp_path / "r.h5")
+    assert back.case.digest() == case.digest() and back.case.turbulence.s == 1.5 and back.grid.nz == 20

@@ -61,3 +61,18 @@ def test_sweep_progress_bar_only_when_asked(tmp_path):
     shown = subprocess.run(base + ["--out", str(tmp_path / "b"), "--progress"], capture_output=True, text=True)
     assert quiet.returncode == 0 and shown.returncode == 0
     assert "runs:" not in quiet.stderr and "2/2" in shown.stderr
+
+
+def test_cache_key_follows_the_case_and_the_source(monkeypatch):
+    """The cache key changes with any resolved value ([solver] included) and with the package source."""
+    import fpsolve
+    from fpsolve import studies
+
+    case = fpsolve.load_case(SLAB, ["grid.z_cells=40"])
+    key = studies.cache_key(case)
+    assert key == studies.cache_key(fpsolve.load_case(SLAB, ["grid.z_cells=40"]))
+    assert key != studies.cache_key(fpsolve.load_case(SLAB, ["grid.z_cells=41"]))
+    assert key != studies.cache_key(fpsolve.load_case(SLAB, ["grid.z_cells=40", "solver.rtol=1e-9"]))
+    assert len(studies.source_hash()) == 64
+    monkeypatch.setattr(studies, "source_hash", lambda: "0" * 64)  # as after an edit of any fpsolve/*.py
+    assert studies.cache_key(case) != key

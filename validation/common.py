@@ -16,8 +16,6 @@ import numpy as np  # noqa: E402
 
 import fpsolve  # noqa: E402
 
-CASES = Path(__file__).resolve().parents[1] / "cases"
-
 
 @dataclass
 class Check:
@@ -48,12 +46,12 @@ class Check:
         return d
 
 
-def solve_case(name_or_path, overrides=(), out: Path | None = None, tag: str | None = None):
-    """Load, solve and (optionally) write a case; raises if the run is not trustworthy."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = CASES / f"{name_or_path}.toml"
-    result = fpsolve.solve(fpsolve.load_case(path, list(overrides)))
+def solve_case(case, overrides=(), out: Path | None = None, tag: str | None = None):
+    """Solve a case — a bundled name or a path with ``overrides`` (``fpsolve.load_case``), or a
+    :class:`fpsolve.Case` — and (optionally) write it to ``out/tag.h5``."""
+    if not isinstance(case, fpsolve.Case):
+        case = fpsolve.load_case(case, list(overrides))
+    result = fpsolve.solve(case)
     if out is not None and tag is not None:
         fpsolve.write(result, out / f"{tag}.h5")
     return result
@@ -81,7 +79,8 @@ def save(fig, path: Path):
 
 
 def main_for(module_run, name: str):
-    """``main()`` of a problem module: run, print the checks, exit non-zero on failure."""
+    """Command line of a problem module (``python -m fpsolve.validation.NAME [--quick] [--out DIR]``):
+    run, print the checks, exit non-zero on failure."""
     import argparse
 
     ap = argparse.ArgumentParser(description=f"validation problem {name}")

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import quad
 
+from fpsolve.case import parse_case
 from fpsolve.physics import pitch_integrals
-from fpsolve.result import cell_means_at
+from fpsolve.result import isotropic_at
 
 from .common import Check, figure, main_for, odd, save, solve_case
 
@@ -106,7 +107,7 @@ def run(out, quick=False):
                                           "grid.mu_cells=32"], None, None)
         g = r.grid
         kappa = float(pitch_integrals(r.problem.physics.model, g.p).kappa_zz[0])
-        F0 = 0.5 * np.sum(cell_means_at(g, r.f, 0.0)[0] * g.dmu)
+        F0 = isotropic_at(g, r.f, r.fields, 0.0)[0][0]
         e_naive = abs(F0 / _diffusion_F0(kappa, 0.0) - 1)
         e_milne = abs(F0 / _diffusion_F0(kappa, 0.7104 * kn) - 1)
         errs = []
@@ -131,17 +132,16 @@ def run(out, quick=False):
     # --- SWK point source: Kn = lambda/z_c with z_c and x_c fixed
     from fpsolve.physics.swk import SWK
 
-    swk_case = out / "swk_kn.toml"
-    swk_case.write_text(SWK_CASE)
     eta, l_d, z_i = 1.0 / 3.0, 0.5, 1.0
     srows = []
     for kn in ([1e-3, 1e-2, 0.1, 1.0] if quick else [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]):
         tau0 = 3 * l_d**2 * eta / kn
-        r = solve_case(swk_case, [f"turbulence.mean_free_path={kn!r}", f"losses.pion_time={tau0!r}"], None, None)
+        r = solve_case(parse_case(SWK_CASE, "knudsen.SWK_CASE", [f"turbulence.mean_free_path={kn!r}",
+                                                                   f"losses.pion_time={tau0!r}"]))
         g = r.grid
         m = SWK(eta=eta, k_diff=kn / 3.0, tau0=tau0)
         sel = (g.p > 0.3) & (g.p < 3.0)
-        F0 = 0.5 * np.sum(cell_means_at(g, r.f, 0.0) * g.dmu, axis=1)
+        F0 = isotropic_at(g, r.f, r.fields, 0.0)[0]
         i = int(np.argmin(np.abs(g.z)))
         dlnf = r.fields.dF_dz[:, i] / r.fields.F[:, i]
         e_f = float(np.max(np.abs(F0[sel] / m.point_f(0.0, g.p[sel], z_i=z_i, q=4.7) - 1)))
@@ -169,9 +169,5 @@ def run(out, quick=False):
     return checks
 
 
-def main():
-    main_for(run, NAME)
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, NAME)

@@ -58,9 +58,5 @@ def run(out, quick=False):
     return checks
 
 
-def main():
-    main_for(run, NAME)
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, NAME)

@@ -19,7 +19,7 @@ def run_all(out, quick=False, only=None):
         raise ValueError(f"--only {','.join(sorted(unknown))}: unknown problem; allowed: {', '.join(PROBLEMS)}")
     checks, times = [], {}
     for name in names:
-        module = importlib.import_module(f"validation.{name}")
+        module = importlib.import_module(f".{name}", __package__)
         sub = out / name
         sub.mkdir(exist_ok=True)
         t0 = time.perf_counter()

@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpsolve.physics.swk import SWK
-from fpsolve.physics.anisotropy import streaming_shape_closed
-from fpsolve.result import cell_means_at, isotropic_at
+from fpsolve.result import cell_means_at, isotropic_at, streaming_coefficient
 
 import matplotlib.pyplot as plt
 
@@ -44,10 +43,7 @@ def run(out, quick=False):
     F0, dlnF = isotropic_at(g, r.f, r.fields, 0.0)
     z_i = r.problem.physics.source.centre
     # alpha_sun from the kinetic anisotropy at z = 0: g/F = alpha |mu|^eta sgn mu (Eq. 45)
-    gz = cell_means_at(g, r.f, 0.0)
-    gF = gz / (0.5 * np.sum(gz * g.dmu, axis=1))[:, None] - 1.0
-    shape = streaming_shape_closed(g.mu, s=r.problem.physics.model.s)
-    alpha = np.sum(gF * shape * g.dmu, axis=1) / np.sum(shape**2 * g.dmu)
+    alpha = streaming_coefficient(cell_means_at(g, r.f, 0.0) / F0[:, None] - 1.0, g, r.problem.physics.model.s)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     for form in ("corrected", "printed"):
         m = swk_model(r, form)
@@ -105,9 +101,5 @@ def run(out, quick=False):
     return checks
 
 
-def main():
-    main_for(run, NAME)
-
-
 if __name__ == "__main__":
-    main()
+    main_for(run, NAME)
