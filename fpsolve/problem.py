@@ -47,6 +47,7 @@ class Physics:
     z_left: object = "escape"
     z_right: object = "escape"
     p_diffusion_bc: object = "zero_flux"
+    focusing_length: float = np.inf  # L_B = -B/(dB/dz) of adiabatic focusing; inf = off
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@
 module and one line here.
 """
 from .base import CHANNELS, LocalTerm, Plane, Term, Triplets, ZTerm
+from .focusing import AdiabaticFocusing
 from .diffusion_model import Convection, MomentumDiffusion, SpatialDiffusion
 from .losses import CatastrophicLosses, ContinuousLosses, loss_face_weights, outflow_weights
 from .mu_p_diffusion import MuPDiffusion, PBoundary, ZeroFlux, ZeroValue, p_boundary, p_derivative_weights
@@ -27,6 +28,7 @@ KINETIC_TERMS = [
     MuPDiffusion,
     ContinuousLosses,
     CatastrophicLosses,
+    AdiabaticFocusing,
 ]
 
 __all__ = ["CHANNELS", "KINETIC_TERMS", "LocalTerm", "Plane", "Term", "Triplets", "ZTerm", "Convection",
