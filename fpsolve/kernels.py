@@ -6,6 +6,11 @@ nothing.  ``tests/twins.py`` holds a slow numpy/scipy twin of each kernel for th
 Unknown ordering (z problems): ``idx = ((k*nz + i)*nmu + j)*2 + d`` — momentum cell ``k``
 slowest, then z cell ``i``, pitch cell ``j``, and the linear-discontinuous mode ``d``
 (0 = cell mean ``a``, 1 = half-slope ``b``).
+
+``count_z_block`` / ``fill_z_block`` lift a local (mu, p) matrix per unit z mass (CSR arrays) to
+every z cell and DG mode and add the DG-1 upwind streaming ``s = v mu dmu V``; the z boundaries
+arrive as inflow stencils (``cell, j_map, w``; cell < 0: no inflow) built by the boundary
+classes of :mod:`fpsolve.terms.zboundary` — the kernel has no notion of boundary kinds.
 """
 from __future__ import annotations
 

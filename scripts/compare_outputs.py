@@ -8,7 +8,8 @@ Eq. (34) (F = 0 walls and Milne walls).  The parent compares: bitwise where poss
 max relative difference (``max|x_new - x_old| / max|x_old|``; the bar is 1e-12).
 
 Then assembly time of the benchmark problems of ``scripts/bench_solver.py`` (build_problem:
-coefficients + local blocks + z lift), interleaved old/new, medians over ``--repeats``.
+coefficients + local blocks + z lift): both packages in one process, calls alternating, medians
+over ``--repeats`` and the median of the paired new/old ratios.
 
 Usage:  python scripts/compare_outputs.py [--old /work/wt-base] [--repeats 5] [--no-timing]
 """
@@ -130,26 +131,58 @@ def compare(old_tree):
     return worst <= 1e-12
 
 
+TIMER = textwrap.dedent('''
+    import importlib, json, os, sys, tempfile, time
+    import numpy as np
+    old_tree, new_tree, repeats, case_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    overrides = sys.argv[5:]
+    # both packages in one process (the old one under another name), so that the machine's load,
+    # which varies by tens of percent on the shared machine, hits both alike: calls alternate
+    tmp = tempfile.mkdtemp()
+    os.symlink(os.path.join(old_tree, "fpsolve"), os.path.join(tmp, "fpsolve_old"))
+    sys.path[:0] = [new_tree, tmp]
+    mods = {}
+    for tag, pkg in (("old", "fpsolve_old"), ("new", "fpsolve")):
+        case_mod = importlib.import_module(pkg + ".case")
+        build = importlib.import_module(pkg + ".build")
+        op = importlib.import_module(pkg + ".operator")
+        importlib.import_module(pkg + ".run").compile_kernels()
+        case = case_mod.load_case(case_path, overrides)
+        grid, physics = build.build_grid(case), build.build_physics(case)
+        op.build_problem(grid, physics)  # warm: numba cache load, page faults
+        mods[tag] = (op.build_problem, grid, physics)
+    wall = {"old": [], "new": []}
+    part = {"old": [], "new": []}
+    for r in range(repeats):
+        for tag in (("old", "new") if r % 2 == 0 else ("new", "old")):  # alternate who goes first
+            fn, grid, physics = mods[tag]
+            t0 = time.perf_counter()
+            pb = fn(grid, physics)
+            wall[tag].append(time.perf_counter() - t0)
+            part[tag].append(pb.timings["mu_p_operator_s"] + pb.timings["assembly_s"])
+    print(json.dumps({"wall": wall, "part": part}))
+''')
+
+
 def timing(old_tree, repeats):
+    """build_problem old vs new, alternating in one process; medians and the median paired ratio."""
     for label, case, over in BENCH:
-        walls = {"old": [], "new": []}
-        parts = {"old": [], "new": []}
-        for _ in range(repeats):  # interleaved: the shared machine's load hits both alike
-            for name, tree in (("old", old_tree), ("new", ROOT)):
-                t = child(tree, "time", case, over)
-                walls[name].append(t["wall"])
-                parts[name].append(t["mu_p_operator_s"] + t["assembly_s"])
-        med = {k: float(np.median(v)) for k, v in walls.items()}
-        mpart = {k: float(np.median(v)) for k, v in parts.items()}
-        print(f"{label:26s} build_problem median old {med['old']:.3f} s new {med['new']:.3f} s "
-              f"({med['new'] / med['old'] - 1:+.1%});  matrix part (local blocks + z lift) old "
-              f"{mpart['old']:.3f} s new {mpart['new']:.3f} s ({mpart['new'] / mpart['old'] - 1:+.1%})", flush=True)
+        proc = subprocess.run([sys.executable, "-c", TIMER, str(old_tree), str(ROOT), str(repeats),
+                               str(ROOT / "cases" / case), *over], capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1])
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        w, p = ({k: np.array(v) for k, v in r[key].items()} for key in ("wall", "part"))
+        print(f"{label:26s} build_problem median old {np.median(w['old']):.3f} s new {np.median(w['new']):.3f} s "
+              f"(paired ratio {np.median(w['new'] / w['old']):.3f});  matrix part (local blocks + z lift) "
+              f"old {np.median(p['old']):.3f} s new {np.median(p['new']):.3f} s "
+              f"(paired ratio {np.median(p['new'] / p['old']):.3f})", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--old", default="/work/wt-base")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--no-timing", action="store_true")
     a = ap.parse_args()
     ok = compare(Path(a.old))
