@@ -213,9 +213,6 @@ class Problem:
                 out[ch] += v
         return out
 
-    def injected(self) -> float:
-        return float(self.layout.mean_rows() @ self.b) if self.layout.lift else float(self.b.sum())
-
     def balance(self, f) -> dict:
         r"""``injected = escape_z_min + escape_z_max + outflow_p_min + outflow_p_max + catastrophic``,
         closure relative to injection, and its round-off bound.
