@@ -31,7 +31,7 @@ KINETIC_TERMS = [
     AdiabaticFocusing,
 ]
 
-__all__ = ["CHANNELS", "KINETIC_TERMS", "LocalTerm", "Plane", "Term", "Triplets", "ZTerm", "Convection",
+__all__ = ["CHANNELS", "KINETIC_TERMS", "AdiabaticFocusing", "LocalTerm", "Plane", "Term", "Triplets", "ZTerm", "Convection",
            "MomentumDiffusion", "SpatialDiffusion", "CatastrophicLosses", "ContinuousLosses", "loss_face_weights",
            "outflow_weights", "MuPDiffusion", "PBoundary", "ZeroFlux", "ZeroValue", "p_boundary",
            "p_derivative_weights", "Source", "SourceTerm", "p_integral", "z_moments", "Streaming",

@@ -59,5 +59,5 @@ class Streaming(ZTerm):
 
     def leaving(self, view) -> dict:
         f = view.f
-        return {"escape_z_min": self.z_min.leaving(self.stream, f, "z_min"),
-                "escape_z_max": self.z_max.leaving(self.stream, f, "z_max")}
+        return {"escape_z_min": self.z_min.leaving(self.grid, self.stream, f, "z_min"),
+                "escape_z_max": self.z_max.leaving(self.grid, self.stream, f, "z_max")}

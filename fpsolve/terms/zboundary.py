@@ -33,16 +33,15 @@ class ZBoundary:
         ``w[0] a + w[1] b`` of z cell ``cell``, pitch cell ``j_map[j]``; ``None``: no inflow."""
         raise NotImplementedError
 
-    def leaving(self, s, f, side) -> float:
+    def leaving(self, grid, s, f, side) -> float:
         r"""Particles leaving through this end per unit time: ``-+ sum_j s_j fhat_j`` over the
         upwind face values (outgoing traces, and the inflow stencil for the incoming half).
         ``s = v mu dmu V`` (np, nmu); ``f`` (np, nz, nmu, 2)."""
-        nz, nmu = f.shape[1], f.shape[2]
         if side == "z_min":
             out, trace, sign = s < 0, f[:, 0, :, 0] - f[:, 0, :, 1], -1.0
         else:
             out, trace, sign = s > 0, f[:, -1, :, 0] + f[:, -1, :, 1], 1.0
-        stencil = self.inflow(_Sizes(nz, nmu), side)
+        stencil = self.inflow(grid, side)
         if stencil is None:
             return float(np.sum(np.where(out, sign * s * trace, 0.0)))
         cell, jmap, w = stencil
@@ -57,13 +56,6 @@ class ZBoundary:
 
     def __hash__(self):
         return hash((type(self).__name__, tuple(sorted(vars(self).items()))))
-
-
-class _Sizes:
-    """The two sizes :meth:`ZBoundary.inflow` reads, for :meth:`ZBoundary.leaving`."""
-
-    def __init__(self, nz, nmu):
-        self.nz, self.nmu = nz, nmu
 
 
 class Escape(ZBoundary):
@@ -92,7 +84,7 @@ class Periodic(ZBoundary):
             return grid.nz - 1, same, np.array([1.0, 1.0])  # a + b of the last cell
         return 0, same, np.array([1.0, -1.0])  # a - b of the first cell
 
-    def leaving(self, s, f, side) -> float:
+    def leaving(self, grid, s, f, side) -> float:
         return 0.0
 
 
