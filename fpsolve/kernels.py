@@ -6,20 +6,29 @@ nothing.  ``tests/twins.py`` holds a slow numpy/scipy twin of each kernel for th
 Unknown ordering (z problems): ``idx = ((k*nz + i)*nmu + j)*2 + d`` — momentum cell ``k``
 slowest, then z cell ``i``, pitch cell ``j``, and the linear-discontinuous mode ``d``
 (0 = cell mean ``a``, 1 = half-slope ``b``).
+
+``count_z_block`` / ``fill_z_block`` lift a local (mu, p) matrix per unit z mass (CSR arrays) to
+every z cell and DG mode and add the DG-1 upwind streaming ``s = v mu dmu V``; the z boundaries
+arrive as inflow stencils (``cell, j_map, w``; cell < 0: no inflow) built by the boundary
+classes of :mod:`fpsolve.terms.zboundary` — the kernel has no notion of boundary kinds.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
-# z-boundary codes
-ESCAPE, PERIODIC, MIRROR = 0, 1, 2
 MAX_ROW = 32  # entries of one row before merging (L row <= 9, streaming <= 4)
 
 
 @njit(cache=True, inline="always")
-def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right_bc, mirror, cols, vals):
-    """Entries of one row of the z-problem matrix, merged and sorted by column; returns their count."""
+def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_cell, left_j, left_w,
+         right_cell, right_j, right_w, cols, vals):
+    """Entries of one row of the z-problem matrix, merged and sorted by column; returns their count.
+
+    ``left_cell, left_j, left_w`` is the inflow stencil of the z_min face for mu > 0: the face
+    value is ``left_w[0] a + left_w[1] b`` of z cell ``left_cell``, pitch cell ``left_j[j]``
+    (``left_cell < 0``: no inflow); ``right_*`` likewise for mu < 0 at z_max.
+    """
     d = row % 2
     rest = row // 2
     j = rest % nmu
@@ -27,7 +36,7 @@ def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right
     i = rest % nz
     k = rest // nz
     n = 0
-    # (mu, p) operator acting within the same z cell and mode, scaled by the mode's z mass
+    # local (mu, p) operator acting within the same z cell and mode, scaled by the mode's z mass
     m = mass[i, d]
     r = k * nmu + j
     for q in range(l_indptr[r], l_indptr[r + 1]):
@@ -55,15 +64,10 @@ def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right
             nb = ((k * nz + i - 1) * nmu + j) * 2
             cols[n] = nb; vals[n] = sign * s; n += 1
             cols[n] = nb + 1; vals[n] = sign * s; n += 1
-        elif left_bc == PERIODIC:
-            nb = ((k * nz + nz - 1) * nmu + j) * 2
-            cols[n] = nb; vals[n] = sign * s; n += 1
-            cols[n] = nb + 1; vals[n] = sign * s; n += 1
-        elif left_bc == MIRROR:
-            # f(z_min, mu) = f(z_min, -mu): the outgoing face value a - b of the mirrored cell
-            nb = (base + mirror[j]) * 2
-            cols[n] = nb; vals[n] = sign * s; n += 1
-            cols[n] = nb + 1; vals[n] = -sign * s; n += 1
+        elif left_cell >= 0:
+            nb = ((k * nz + left_cell) * nmu + left_j[j]) * 2
+            cols[n] = nb; vals[n] = sign * s * left_w[0]; n += 1
+            cols[n] = nb + 1; vals[n] = sign * s * left_w[1]; n += 1
     elif s < 0.0:
         # d=0: s [fhat_{i+1/2} - (a-b)_i];  d=1: s [fhat_{i+1/2} - a_i - b_i];  fhat = a-b upwind
         if d == 0:
@@ -72,14 +76,14 @@ def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right
         else:
             cols[n] = own; vals[n] = -s; n += 1
             cols[n] = own + 1; vals[n] = -s; n += 1
-        nb = -1
         if i < nz - 1:
             nb = ((k * nz + i + 1) * nmu + j) * 2
-        elif right_bc == PERIODIC:
-            nb = ((k * nz) * nmu + j) * 2
-        if nb >= 0:
             cols[n] = nb; vals[n] = s; n += 1
             cols[n] = nb + 1; vals[n] = -s; n += 1
+        elif right_cell >= 0:
+            nb = ((k * nz + right_cell) * nmu + right_j[j]) * 2
+            cols[n] = nb; vals[n] = s * right_w[0]; n += 1
+            cols[n] = nb + 1; vals[n] = s * right_w[1]; n += 1
     # insertion sort by column and merge duplicates
     for a in range(1, n):
         cc = cols[a]
@@ -103,31 +107,69 @@ def _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right
 
 
 @njit(cache=True, parallel=True)
-def count_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror):
+def count_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_cell, left_j, left_w,
+                  right_cell, right_j, right_w):
     """Pass 1: number of stored entries of every row of the z-problem matrix."""
     nrow = nk * nz * nmu * 2
     counts = np.zeros(nrow + 1, dtype=np.int64)
     for row in prange(nrow):
         cols = np.empty(MAX_ROW, dtype=np.int64)
         vals = np.empty(MAX_ROW, dtype=np.float64)
-        counts[row + 1] = _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right_bc,
-                               mirror, cols, vals)
+        counts[row + 1] = _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_cell, left_j,
+                               left_w, right_cell, right_j, right_w, cols, vals)
     return counts
 
 
 @njit(cache=True, parallel=True)
-def fill_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror,
-                   indptr, indices, data):
+def fill_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_cell, left_j, left_w,
+                 right_cell, right_j, right_w, indptr, indices, data):
     """Pass 2: fill ``indices`` and ``data`` at the offsets ``indptr`` (the cumulated counts)."""
     nrow = nk * nz * nmu * 2
     for row in prange(nrow):
         cols = np.empty(MAX_ROW, dtype=np.int64)
         vals = np.empty(MAX_ROW, dtype=np.float64)
-        n = _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_bc, right_bc, mirror, cols, vals)
+        n = _row(row, l_indptr, l_indices, l_data, nz, nmu, mass, stream, left_cell, left_j, left_w,
+                 right_cell, right_j, right_w, cols, vals)
         start = indptr[row]
         for a in range(n):
             indices[start + a] = cols[a]
             data[start + a] = vals[a]
+
+
+def _legacy_stencils(left_bc, right_bc, mirror, nz):
+    """Inflow stencils of the retired integer codes (0 escape, 1 periodic, 2 mirror at z_min)."""
+    nmu = mirror.size
+    same = np.arange(nmu, dtype=np.int64)
+    left = {0: (-1, same, np.zeros(2)), 1: (nz - 1, same, np.array([1.0, 1.0])),
+            2: (0, mirror.astype(np.int64), np.array([1.0, -1.0]))}[left_bc]
+    right = {0: (-1, same, np.zeros(2)), 1: (0, same, np.array([1.0, -1.0]))}[right_bc]
+    return (*left, *right)
+
+
+def count_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror):
+    """Retired signature (integer boundary codes), kept only for ``fpsolve.run.compile_kernels``
+    until it calls :func:`warm_up`; use :func:`count_z_block`."""
+    return count_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream,
+                         *_legacy_stencils(left_bc, right_bc, mirror, nz))
+
+
+def fill_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror,
+                   indptr, indices, data):
+    """Retired signature, see :func:`count_z_problem`; use :func:`fill_z_block`."""
+    fill_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream,
+                 *_legacy_stencils(left_bc, right_bc, mirror, nz), indptr, indices, data)
+
+
+def warm_up():
+    """Compile (or load from the cache) every kernel on a tiny problem."""
+    args = (np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), 1, 1, 2,
+            np.ones((1, 2)), np.array([[-1.0, 1.0]]), -1, np.arange(2, dtype=np.int64), np.zeros(2),
+            -1, np.arange(2, dtype=np.int64), np.zeros(2))
+    counts = count_z_block(*args)
+    indptr = np.cumsum(counts)
+    fill_z_block(*args, indptr, np.empty(indptr[-1], np.int64), np.empty(indptr[-1]))
+    residual_compensated(np.array([0, 1]), np.array([0], dtype=np.int32), np.ones(1), np.ones(1),
+                         np.ones(1), np.empty(1))
 
 
 @njit(cache=True, inline="always")

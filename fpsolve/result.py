@@ -84,66 +84,13 @@ def compute_fields(grid, model, f) -> Fields:
 
 
 def particle_balance(problem, f) -> dict:
-    """Injected number and every loss channel from discrete face fluxes; closure relative to injection.
+    """Injected number and every loss channel from the terms' boundary fluxes; closure relative to injection.
 
     ``injected = escape_z_min + escape_z_max + outflow_p_min + outflow_p_max + catastrophic``
-    holds to round-off plus the residual of the linear solve (sum of the mean rows of A f - b).
+    holds to round-off plus the residual of the linear solve (sum of the mean rows of A f - b):
+    each channel is the flux functional of the term that owns it (:meth:`fpsolve.problem.Problem.balance`).
     """
-    grid, ph = problem.grid, problem.physics
-    mu, dmu, vol, pe = grid.mu, grid.dmu, grid.p_volume, grid.p_edges
-    if grid.homogeneous:
-        a = f
-        zmass = np.ones(1)
-        a3 = a[:, None, :]
-        injected = problem.b.sum()
-    else:
-        a3 = f[..., 0]
-        zmass = grid.dz
-        injected = problem.b.reshape(grid.shape)[..., 0].sum()
-    out = {"injected": float(injected)}
-    # z ends: outgoing traces a -+ b times v mu dmu V
-    esc_lo = esc_hi = 0.0
-    if not grid.homogeneous:
-        v = np.asarray(ph.model.velocity(grid.p), dtype=float)
-        s = (v * vol)[:, None] * (mu * dmu)[None, :]
-        if ph.z_left == "escape":
-            trace = f[:, 0, :, 0] - f[:, 0, :, 1]
-            esc_lo = float(np.sum(np.where(mu < 0, -s * trace, 0.0)))
-        if ph.z_right == "escape":
-            trace = f[:, -1, :, 0] + f[:, -1, :, 1]
-            esc_hi = float(np.sum(np.where(mu > 0, s * trace, 0.0)))
-    out["escape_z_min"], out["escape_z_max"] = esc_lo, esc_hi
-    column = np.tensordot(a3, dmu, axes=([-1], [0])) * zmass[None, :]  # (np, nz): int dmu dz of f
-    p_lo = p_hi = 0.0
-    if ph.loss_rate is not None:
-        from .operator import outflow_weights
-
-        rate = pe[0] ** 2 * float(np.asarray(ph.loss_rate(pe[0])))
-        p_lo += float(sum(rate * w * column[c].sum()
-                          for c, w in outflow_weights(grid.p, pe[0], ph.p_slope_ref, ph.loss_scheme)))
-    if ph.p_diffusion_bc == "zero_value":
-        fc = problem.coefficients
-        col_lo = np.tensordot(a3[0], dmu * fc.rpp_pf[0], axes=([-1], [0])) * zmass
-        col_hi = np.tensordot(a3[-1], dmu * fc.rpp_pf[-1], axes=([-1], [0])) * zmass
-        p_lo += float(pe[0] ** 2 * col_lo.sum() / (grid.p[0] - pe[0]))
-        p_hi += float(pe[-1] ** 2 * col_hi.sum() / (pe[-1] - grid.p[-1]))
-    out["outflow_p_min"], out["outflow_p_max"] = p_lo, p_hi
-    cat = 0.0
-    if np.isfinite(ph.tau_c):
-        cat = float(np.sum(column * vol[:, None]) / ph.tau_c)
-    out["catastrophic"] = cat
-    losses = esc_lo + esc_hi + p_lo + p_hi + cat
-    out["closure"] = (injected - losses) / injected if injected != 0 else float("nan")
-    # Round-off bound of the flux sums: the stored entries of a row cancel to the net flux
-    # (by ~dz/lambda in the thick limit), so sum(A f) is exact only to eps * sum(|A| |f|).
-    mean_rows = np.zeros(grid.shape)
-    if grid.homogeneous:
-        mean_rows[...] = 1.0
-    else:
-        mean_rows[..., 0] = 1.0
-    absum = float(mean_rows.ravel() @ (abs(problem.A) @ np.abs(f.ravel())))
-    out["closure_roundoff_bound"] = 8 * np.finfo(float).eps * absum / abs(injected) if injected else float("nan")
-    return out
+    return problem.balance(f)
 
 
 def balance_closed(balance, tol=1e-10) -> bool:

@@ -1,14 +1,17 @@
 """Slow numpy/scipy twins of the numba kernels (used only in tests)."""
 import scipy.sparse as sp
 
-from fpsolve.operator import streaming_coefficients, z_mass
+import numpy as np
+
+from fpsolve.terms import streaming_coefficients, z_boundary
 
 
 def z_problem_twin(l_mu_p, grid, physics):
     """The z-problem matrix built entry by entry with Python loops and scipy COO."""
     nk, nz, nm = grid.np_, grid.nz, grid.nmu
-    mass = z_mass(grid)
-    s_all = streaming_coefficients(grid, physics)
+    mass = np.stack([grid.dz, grid.dz / 3.0], axis=1)
+    s_all = streaming_coefficients(grid, physics.model.velocity)
+    left, right = z_boundary(physics.z_left).name, z_boundary(physics.z_right).name
     rows, cols, vals = [], [], []
 
     def idx(k, i, j, d):
@@ -30,9 +33,9 @@ def z_problem_twin(l_mu_p, grid, physics):
                     own_out = {(i, 0): 1.0, (i, 1): 1.0}  # f at i+1/2 = a_i + b_i
                     if i > 0:
                         inflow = {(i - 1, 0): 1.0, (i - 1, 1): 1.0, "j": j}
-                    elif physics.z_left == "periodic":
+                    elif left == "periodic":
                         inflow = {(nz - 1, 0): 1.0, (nz - 1, 1): 1.0, "j": j}
-                    elif physics.z_left == "mirror":
+                    elif left == "mirror":
                         inflow = {(0, 0): 1.0, (0, 1): -1.0, "j": nm - 1 - j}
                     else:
                         inflow = None
@@ -53,9 +56,11 @@ def z_problem_twin(l_mu_p, grid, physics):
                 elif s < 0:
                     own_out = {(i, 0): 1.0, (i, 1): -1.0}  # f at i-1/2 = a_i - b_i
                     if i < nz - 1:
-                        inflow = {(i + 1, 0): 1.0, (i + 1, 1): -1.0}
-                    elif physics.z_right == "periodic":
-                        inflow = {(0, 0): 1.0, (0, 1): -1.0}
+                        inflow = {(i + 1, 0): 1.0, (i + 1, 1): -1.0, "j": j}
+                    elif right == "periodic":
+                        inflow = {(0, 0): 1.0, (0, 1): -1.0, "j": j}
+                    elif right == "mirror":  # f(z_max, mu) = f(z_max, -mu): a + b of the last cell at -mu
+                        inflow = {(nz - 1, 0): 1.0, (nz - 1, 1): 1.0, "j": nm - 1 - j}
                     else:
                         inflow = None
                     # d=0: s (in - out); d=1: s (in + out - 2a)
@@ -66,7 +71,11 @@ def z_problem_twin(l_mu_p, grid, physics):
                         if d == 1:
                             rows.append(idx(k, i, j, 1)); cols.append(idx(k, i, j, 0)); vals.append(-2 * s)
                         if inflow is not None:
-                            for (ii, dd), w in inflow.items():
-                                rows.append(idx(k, i, j, d)); cols.append(idx(k, ii, j, dd)); vals.append(s * w)
+                            jj = inflow["j"]
+                            for key, w in inflow.items():
+                                if key == "j":
+                                    continue
+                                ii, dd = key
+                                rows.append(idx(k, i, j, d)); cols.append(idx(k, ii, jj, dd)); vals.append(s * w)
     n = nk * nz * nm * 2
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))

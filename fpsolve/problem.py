@@ -1,0 +1,253 @@
+r"""Terms + grid + source -> the discrete problem ``A f = b`` (and ``M df/dt + A f = b(t)``).
+
+``A`` is the sum of the terms' blocks (:mod:`fpsolve.terms`); ``b`` the source integrated over
+each cell; ``M`` (``mass``) the diagonal cell volumes (``h/3`` for DG slope rows), so that a time
+stepper and the steady solvers (:mod:`fpsolve.solvers`, which see only ``A``, ``b``, ``mass``)
+share one object.  :meth:`Problem.balance` is ``injected = sum over terms of the particles each
+removes`` — the same objects as ``A``, so the balance cannot drift from the operator.
+
+Layouts: a kinetic z problem (unknowns ``((k*nz + i)*nmu + j)*2 + d``; the local (mu, p) blocks
+per unit z mass are lifted to the z cells and DG modes together with the streaming in one
+numba pass), a homogeneous kinetic problem (``k*nmu + j``) and the reduced model's (z, p) plane
+(``k*nz + i``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import kernels
+from .grid import Grid
+from .terms import CHANNELS, KINETIC_TERMS, LocalTerm, Plane, SourceTerm, Triplets, ZTerm
+from .terms.source import Source
+
+__all__ = ["Physics", "Source", "Layout", "Problem", "SolutionView", "build_problem", "kinetic_layout",
+           "reduced_layout"]
+
+
+@dataclass(frozen=True)
+class Physics:
+    """Everything the kinetic terms need besides the grid: coefficients, losses, source, boundaries.
+
+    ``z_left``/``z_right``: a :class:`~fpsolve.terms.ZBoundary` or its case name (escape,
+    periodic, mirror); ``p_diffusion_bc``: a :class:`~fpsolve.terms.PBoundary` or its name
+    (zero_flux, zero_value)."""
+
+    model: object
+    source: Source
+    loss_rate: Callable | None = None  # b(p) = |p_dot| >= 0
+    tau_c: float = np.inf  # catastrophic loss time
+    p_slope_ref: float = 0.0  # Gamma_ref: p-derivatives and loss upwinding are exact for p^-Gamma_ref
+    loss_scheme: str = "upwind2"  # upwind2 | upwind1 (see terms.losses.loss_face_weights)
+    z_left: object = "escape"
+    z_right: object = "escape"
+    p_diffusion_bc: object = "zero_flux"
+    focusing_length: float = np.inf  # L_B = -B/(dB/dz) of adiabatic focusing; inf = off
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the unknowns of a problem are arranged.  ``plane``: where the local terms act;
+    ``shape``: of the unknown array; ``lift``: local blocks lifted to (z cell, DG mode)."""
+
+    grid: Grid
+    plane: Plane
+    shape: tuple
+    lift: bool
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def zmass(self):
+        """Integration weight of the z direction per z cell of the local planes."""
+        return self.grid.dz if self.lift else np.ones(1)
+
+    def mean_rows(self) -> np.ndarray:
+        """1 on the rows that are equations integrated over a cell (not the DG slope rows)."""
+        w = np.zeros(self.shape)
+        if self.lift:
+            w[..., 0] = 1.0
+        else:
+            w[...] = 1.0
+        return w.ravel()
+
+    def mass(self) -> np.ndarray:
+        """Cell volumes per unknown (h/3 for slope modes)."""
+        dv = self.plane.p_volume[:, None] * self.plane.width[None, :]
+        if not self.lift:
+            return dv.ravel()
+        h = self.grid.dz
+        zm = np.stack([h, h / 3.0], axis=1)
+        return (dv[:, None, :, None] * zm[None, :, None, :]).ravel()
+
+    def view(self, f) -> "SolutionView":
+        f = np.asarray(f).reshape(self.shape)
+        a3 = f[..., 0] if self.lift else f[:, None, :]
+        return SolutionView(self.plane, f, a3, self.zmass)
+
+
+def kinetic_layout(grid: Grid) -> Layout:
+    plane = Plane(grid.p_edges, grid.dmu)
+    return Layout(grid, plane, grid.shape, not grid.homogeneous)
+
+
+def reduced_layout(grid: Grid) -> Layout:
+    """The reduced model's (z, p) plane of cell means F."""
+    if grid.homogeneous:
+        raise ValueError("the reduced model needs a z grid")
+    return Layout(grid, Plane(grid.p_edges, grid.dz), (grid.np_, grid.nz), False)
+
+
+@dataclass
+class SolutionView:
+    """A solution as the terms' flux functionals read it: ``f`` (layout shape), the cell means
+    ``a3`` (np, nz or 1, nt) and the z weights ``zmass``."""
+
+    plane: Plane
+    f: np.ndarray
+    a3: np.ndarray
+    zmass: np.ndarray
+
+    @cached_property
+    def column(self):
+        return self.plane.column(self.a3, self.zmass)
+
+
+def _lift(layout: Layout, local: sp.csr_matrix, zterm: ZTerm | None) -> sp.csr_matrix:
+    """Local plane matrix (+ streaming) -> the z-problem matrix (numba: count, cumulate, fill)."""
+    grid = layout.grid
+    nk, nz, nm = grid.np_, grid.nz, grid.nmu
+    h = grid.dz
+    mass = np.stack([h, h / 3.0], axis=1)
+    if zterm is None:
+        none = (-1, np.arange(nm, dtype=np.int64), np.zeros(2))
+        zargs = (np.zeros((nk, nm)), *none, *none)
+    else:
+        zargs = zterm.kernel_arrays(grid)
+    args = (local.indptr.astype(np.int64), local.indices.astype(np.int64), local.data, nk, nz, nm, mass,
+            zargs[0], *zargs[1:])
+    counts = kernels.count_z_block(*args)
+    indptr = np.cumsum(counts)
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    data = np.empty(indptr[-1], dtype=np.float64)
+    kernels.fill_z_block(*args, indptr, indices, data)
+    n = layout.size
+    idx_dtype = np.int32 if indptr[-1] < 2**31 else np.int64
+    return sp.csr_matrix((data, indices.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, n))
+
+
+def _local_matrix(layout: Layout, terms) -> sp.csr_matrix:
+    trip = Triplets()
+    for t in terms:
+        trip.extend(t.triplets(layout.plane))
+    return trip.matrix(layout.plane.size)
+
+
+def assemble(layout: Layout, terms) -> tuple:
+    """``A`` of a list of terms on a layout, and the seconds of the local and the lift step."""
+    local = [t for t in terms if isinstance(t, LocalTerm)]
+    zterms = [t for t in terms if isinstance(t, ZTerm)]
+    if len(zterms) > 1:
+        raise ValueError("one z term (streaming) per problem")
+    if zterms and not layout.lift:
+        raise ValueError(f"term {zterms[0].name!r} needs a z grid")
+    t0 = time.perf_counter()
+    L = _local_matrix(layout, local)
+    t1 = time.perf_counter()
+    A = _lift(layout, L, zterms[0] if zterms else None) if layout.lift else L
+    return A.tocsr(), t1 - t0, time.perf_counter() - t1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``A f = b`` with the diagonal mass and the terms that made it.
+
+    ``balance(f)``: injected and each loss channel; ``block(term)``: one term's matrix alone.
+    """
+
+    layout: Layout
+    terms: tuple
+    A: sp.csr_matrix
+    b: np.ndarray
+    mass: np.ndarray
+    physics: Physics | None = None
+    timings: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_terms(cls, layout: Layout, terms, b, physics=None, timings=None) -> "Problem":
+        terms = tuple(t for t in terms if t is not None)
+        A, t_local, t_lift = assemble(layout, terms)
+        tm = dict(timings or {}, mu_p_operator_s=t_local, assembly_s=t_lift)
+        return cls(layout, terms, A, np.asarray(b, dtype=float), layout.mass(), physics, tm)
+
+    @property
+    def grid(self) -> Grid:
+        return self.layout.grid
+
+    @property
+    def coefficients(self):
+        """Face coefficients of the (mu, p) diffusion term (None without one)."""
+        return next((t.coefficients for t in self.terms if hasattr(t, "coefficients")), None)
+
+    def block(self, term) -> sp.csr_matrix:
+        """The matrix of ``term`` alone on this problem's layout."""
+        return assemble(self.layout, [term])[0]
+
+    def local_matrix(self) -> sp.csr_matrix:
+        """The sum of the local terms' plane blocks (per unit z mass for kinetic z problems)."""
+        return _local_matrix(self.layout, [t for t in self.terms if isinstance(t, LocalTerm)])
+
+    def leaving(self, f) -> dict:
+        """Particles removed per unit time by each channel, summed over the terms (term order)."""
+        view = self.layout.view(f)
+        out = dict.fromkeys(CHANNELS, 0.0)
+        for t in self.terms:
+            for ch, v in t.leaving(view).items():
+                out[ch] += v
+        return out
+
+    def balance(self, f) -> dict:
+        r"""``injected = escape_z_min + escape_z_max + outflow_p_min + outflow_p_max + catastrophic``,
+        closure relative to injection, and its round-off bound.
+
+        Holds to round-off plus the residual of the linear solve (the sum of the mean rows of
+        ``A f - b``) because every channel is the column-sum defect of its own term's block.
+        """
+        f = np.asarray(f)
+        if self.layout.lift:
+            injected = self.b.reshape(self.layout.shape)[..., 0].sum()
+        else:
+            injected = self.b.sum()
+        out = {"injected": float(injected)}
+        chans = self.leaving(f)
+        out.update(chans)
+        losses = 0.0
+        for ch in CHANNELS:
+            losses = losses + chans[ch]
+        out["closure"] = (injected - losses) / injected if injected != 0 else float("nan")
+        # Round-off bound of the flux sums: the stored entries of a row cancel to the net flux
+        # (by ~dz/lambda in the thick limit), so sum(A f) is exact only to eps * sum(|A| |f|).
+        absum = float(self.layout.mean_rows() @ (abs(self.A) @ np.abs(f.ravel())))
+        out["closure_roundoff_bound"] = 8 * np.finfo(float).eps * absum / abs(injected) if injected else float("nan")
+        return out
+
+
+def kinetic_terms(grid: Grid, physics: Physics) -> list:
+    """The registered kinetic terms (:data:`fpsolve.terms.KINETIC_TERMS`) that are on for ``physics``."""
+    return [t for t in (cls.from_physics(grid, physics) for cls in KINETIC_TERMS) if t is not None]
+
+
+def build_problem(grid: Grid, physics: Physics) -> Problem:
+    """Grid + physics -> :class:`Problem` (kinetic terms, their assembly, the source)."""
+    t0 = time.perf_counter()
+    terms = kinetic_terms(grid, physics)
+    t1 = time.perf_counter()
+    b = SourceTerm(physics.source).kinetic_vector(grid)
+    return Problem.from_terms(kinetic_layout(grid), terms, b, physics, {"coefficients_s": t1 - t0})

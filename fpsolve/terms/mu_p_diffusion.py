@@ -1,0 +1,173 @@
+r"""Pitch-angle, cross and momentum diffusion as one quadratic form in (mu, p) (Eq. 3).
+
+.. math::
+    -\partial_\mu(D_{\mu\mu}\partial_\mu f + D_{\mu p}\partial_p f)
+    - p^{-2}\partial_p\big(p^2[D_{\mu p}\partial_\mu f + D_{pp}\partial_p f]\big)
+
+Per unit z mass, rows ``k * nmu + j`` integrated over ``dmu p^2 dp``.  The matrix is the gradient
+of (the discrete analogue of ``1/2 int p^2 grad f . D grad f``)
+
+``E = 1/2 sum_{k,faces} V_k G (f_{j+1} - f_j + X D_p f)^2 + 1/2 sum_{p faces} dmu p^2 R (df/dp)^2``
+
+with ``G``, ``X`` of :mod:`fpsolve.face_coefficients`, ``D_p f`` the 3-point p-derivative averaged
+over the two cells of the face (:func:`p_derivative_weights`) and ``R = <D_pp - D_mup^2/D_mumu>
+>= 0``: symmetric positive semi-definite for any H_c (the tensor is degenerate for |H_c| = 1),
+conservative (every piece is a difference of fluxes, ``D_p 1 = 0``), and its mu-face flux
+``G (f_{j+1}-f_j) + G X D_p f`` makes both anisotropies of Eq. (7) exact at the mu centres in
+the diffusion limit.  mu = +-1: no flux.  p ends: a :class:`PBoundary` —
+:class:`ZeroFlux` (no diffusive flux) or :class:`ZeroValue` (f = 0 beyond the end; channels
+``outflow_p_min``, ``outflow_p_max``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..face_coefficients import face_coefficients
+from .base import LocalTerm, Triplets
+
+__all__ = ["MuPDiffusion", "PBoundary", "ZeroFlux", "ZeroValue", "p_boundary", "p_derivative_weights"]
+
+
+def p_derivative_weights(p, gamma):
+    r"""3-point ``df/dp(p_k) = sum_s w[k, s] f[idx[k, s]]``, exact for ``1``, ``p^-gamma`` and
+    ``p^-gamma ln p``.
+
+    Annihilating constants keeps the transposed (energy) terms conservative; exactness for power
+    laws of index near ``gamma`` (to first order in the index change) removes the
+    ``(gamma dlnp)^2/6`` error of plain central differences (7.7% for gamma = 4.7 at 16 cells
+    per decade), which would enter the Compton–Getting anisotropy directly.  Second order for
+    any smooth f; stencil k-1, k, k+1 (shifted inwards at the ends).  For gamma = 0 the basis is
+    1, ln p, (ln p)^2.  Returns ``(idx, w)`` of shape (np, 3).
+    """
+    n = p.size
+    if n < 3:
+        idx = np.array([[0, min(1, n - 1), min(1, n - 1)]] * n)
+        w = np.zeros((n, 3))
+        if n == 2:
+            w[:, 0], w[:, 1] = -1.0 / (p[1] - p[0]), 1.0 / (p[1] - p[0])
+        return idx, w
+    centre = np.clip(np.arange(n), 1, n - 2)
+    idx = np.stack([centre - 1, centre, centre + 1], axis=1)
+    x = p[idx] / p[:, None]  # stencil in units of p_k; derivative at x = 1
+    lx = np.log(x)
+    if abs(gamma) < 1e-9:
+        basis, deriv = [np.ones_like(x), lx, lx**2], [0.0, 1.0, 0.0]
+    else:
+        basis, deriv = [np.ones_like(x), x ** (-gamma), x ** (-gamma) * lx], [0.0, -gamma, 1.0]
+    mat = np.stack(basis, axis=1)  # (n, basis, stencil)
+    rhs = np.broadcast_to(np.array(deriv), (n, 3))
+    w = np.linalg.solve(mat, rhs[..., None])[..., 0] / p[:, None]
+    return idx, w
+
+
+class PBoundary:
+    """Condition of the diffusive momentum flux at p_min and p_max."""
+
+    name = "?"
+
+    def triplets(self, term, plane, out: Triplets):
+        """Add the boundary entries of ``term`` (a :class:`MuPDiffusion`) to ``out``."""
+
+    def leaving(self, term, view) -> dict:
+        return {}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self).__name__)
+
+
+class ZeroFlux(PBoundary):
+    """No diffusive flux through p_min and p_max."""
+
+    name = "zero_flux"
+
+
+class ZeroValue(PBoundary):
+    r"""f = 0 beyond the momentum ends: flux ``dmu p_b^2 R_b f_k / |p_k - p_b|`` leaves through each."""
+
+    name = "zero_value"
+
+    def _ends(self, term):
+        p, pe = term.grid.p, term.grid.p_edges
+        return ((0, 0, p[0] - pe[0]), (term.grid.np_ - 1, term.grid.np_, pe[-1] - p[-1]))
+
+    def triplets(self, term, plane, out):
+        idx, dmu, pe, r = plane.index, plane.width, plane.p_edges, term.coefficients.rpp_pf
+        for kb, face, dist in self._ends(term):
+            out.add(idx[kb], idx[kb], dmu * pe[face] ** 2 * r[face] / dist)
+
+    def leaving(self, term, view):
+        a3, zmass, dmu, pe = view.a3, view.zmass, view.plane.width, view.plane.p_edges
+        r, p = term.coefficients.rpp_pf, term.grid.p
+        col_lo = np.tensordot(a3[0], dmu * r[0], axes=([-1], [0])) * zmass
+        col_hi = np.tensordot(a3[-1], dmu * r[-1], axes=([-1], [0])) * zmass
+        return {"outflow_p_min": float(pe[0] ** 2 * col_lo.sum() / (p[0] - pe[0])),
+                "outflow_p_max": float(pe[-1] ** 2 * col_hi.sum() / (pe[-1] - p[-1]))}
+
+
+P_BY_NAME = {"zero_flux": ZeroFlux, "zero_value": ZeroValue}
+
+
+def p_boundary(value) -> PBoundary:
+    """A :class:`PBoundary` from a case name or an instance."""
+    if isinstance(value, PBoundary):
+        return value
+    if value not in P_BY_NAME:
+        raise ValueError(f"p diffusion boundary = {value!r} is not allowed; allowed: {', '.join(P_BY_NAME)}")
+    return P_BY_NAME[value]()
+
+
+class MuPDiffusion(LocalTerm):
+    """The (mu, p) quadratic form of a coefficient set on the kinetic grid, with its p boundary."""
+
+    name = "mu_p_diffusion"
+    channels = ("outflow_p_min", "outflow_p_max")
+
+    def __init__(self, grid, model, p_slope_ref: float = 0.0, p_bc=ZeroFlux()):
+        self.grid, self.model, self.p_slope_ref = grid, model, float(p_slope_ref)
+        self.p_bc = p_boundary(p_bc)
+        self.coefficients = face_coefficients(model, grid)
+
+    @classmethod
+    def from_physics(cls, grid, physics):
+        return cls(grid, physics.model, physics.p_slope_ref, physics.p_diffusion_bc)
+
+    def triplets(self, plane) -> Triplets:
+        fc, out = self.coefficients, Triplets()
+        nk, nm = plane.np_, plane.nt
+        p, pe, vol, dmu = plane.p, plane.p_edges, plane.p_volume, plane.width
+        idx = plane.index
+        # --- mu faces: J f = (f_{j+1} - f_j) + X D_p f ;  rows += J^T (V G) J f
+        left, right = idx[:, :-1], idx[:, 1:]  # (nk, nm-1)
+        w = fc.g_mu * vol[:, None]  # V G per face
+        # the linear map J as (column index array, coefficient array) pieces, each (nk, nm-1)
+        pieces = [(right, np.ones_like(w)), (left, -np.ones_like(w))]
+        if nk > 1:
+            sidx, sw = p_derivative_weights(p, self.p_slope_ref)  # (nk, 3)
+            for s_ in range(3):
+                kk = sidx[:, s_][:, None]
+                coef = 0.5 * fc.x_mu * sw[:, s_][:, None]
+                for cell in (left, right):
+                    pieces.append((kk * nm + cell % nm, coef))
+        for r_col, r_coef in pieces:  # row pieces: J^T
+            for c_col, c_coef in pieces:
+                out.add(r_col, c_col, r_coef * w * c_coef)
+        # --- momentum faces: reduced diffusion R (compact)
+        if nk > 1:
+            pf = pe[1:-1]
+            lower, upper = idx[:-1], idx[1:]
+            wp = dmu[None, :] * (pf**2)[:, None]
+            gpp = wp * fc.rpp_pf[1:-1] / (p[1:] - p[:-1])[:, None]
+            for sign, r in ((-1.0, lower), (1.0, upper)):
+                out.add(r, upper, sign * gpp)
+                out.add(r, lower, -sign * gpp)
+        self.p_bc.triplets(self, plane, out)
+        return out
+
+    def leaving(self, view) -> dict:
+        return self.p_bc.leaving(self, view)
