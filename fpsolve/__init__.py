@@ -6,9 +6,11 @@ Layers (data flows one way, nothing imports upwards):
   anisotropy, the SWK solution, physical units (pure numpy/scipy);
 - :mod:`fpsolve.case` — case files (TOML) validated into a frozen :class:`Case` of typed
   sections (the one validator); :mod:`fpsolve.build` — case -> grid and physics;
-- :mod:`fpsolve.grid`, :mod:`fpsolve.face_coefficients`, :mod:`fpsolve.operator`,
+- :mod:`fpsolve.grid`, :mod:`fpsolve.face_coefficients`, :mod:`fpsolve.terms` (one object per
+  term: its block and its boundary fluxes), :mod:`fpsolve.problem` (terms -> A, b, mass, balance),
   :mod:`fpsolve.kernels` — the discrete problem A f = b; :mod:`fpsolve.warmup` — kernel compilation;
-- :mod:`fpsolve.solvers` — steady-state solvers; :mod:`fpsolve.result` — the :class:`Result` and
+  :mod:`fpsolve.reference` — the exact-in-z semi-analytic slab reference (validation);
+- :mod:`fpsolve.solvers` — steady-state solvers; :mod:`fpsolve.timestepping` — physical time; :mod:`fpsolve.result` — the :class:`Result` and
   its diagnostics; :mod:`fpsolve.probes` — probe physics; :mod:`fpsolve.summary` — the summary
   text; :mod:`fpsolve.run` — the main job;
 - :mod:`fpsolve.dataset` — the one dataset description behind :mod:`fpsolve.io` (HDF5) and

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .case import Case
 from .grid import Grid
-from .operator import Physics, Source
+from .problem import Physics, Source
 
 __all__ = ["build_grid", "build_physics"]
 

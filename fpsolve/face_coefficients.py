@@ -15,7 +15,7 @@ At the momentum faces the mu-cell averages of the reduced momentum diffusion
 ``R = D_pp - D_mup^2/D_mumu >= 0`` are used (exact quadrature; R = 0 for |H_c| = 1); the
 ``D_mup^2/D_mumu`` part of ``D_pp`` and the p-face cross term come from the mu faces, so
 that the (mu, p) operator is one positive semi-definite quadratic form (see
-:func:`fpsolve.operator.mu_p_operator`).
+:class:`fpsolve.terms.MuPDiffusion`).
 """
 from __future__ import annotations
 

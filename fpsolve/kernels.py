@@ -136,30 +136,6 @@ def fill_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_ce
             data[start + a] = vals[a]
 
 
-def _legacy_stencils(left_bc, right_bc, mirror, nz):
-    """Inflow stencils of the retired integer codes (0 escape, 1 periodic, 2 mirror at z_min)."""
-    nmu = mirror.size
-    same = np.arange(nmu, dtype=np.int64)
-    left = {0: (-1, same, np.zeros(2)), 1: (nz - 1, same, np.array([1.0, 1.0])),
-            2: (0, mirror.astype(np.int64), np.array([1.0, -1.0]))}[left_bc]
-    right = {0: (-1, same, np.zeros(2)), 1: (0, same, np.array([1.0, -1.0]))}[right_bc]
-    return (*left, *right)
-
-
-def count_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror):
-    """Retired signature (integer boundary codes), kept only for ``fpsolve.run.compile_kernels``
-    until it calls :func:`warm_up`; use :func:`count_z_block`."""
-    return count_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream,
-                         *_legacy_stencils(left_bc, right_bc, mirror, nz))
-
-
-def fill_z_problem(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream, left_bc, right_bc, mirror,
-                   indptr, indices, data):
-    """Retired signature, see :func:`count_z_problem`; use :func:`fill_z_block`."""
-    fill_z_block(l_indptr, l_indices, l_data, nk, nz, nmu, mass, stream,
-                 *_legacy_stencils(left_bc, right_bc, mirror, nz), indptr, indices, data)
-
-
 def warm_up():
     """Compile (or load from the cache) every kernel on a tiny problem."""
     args = (np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), 1, 1, 2,

@@ -175,7 +175,7 @@ class Result:
     timings: dict = field(default_factory=dict)
     peak_memory_mb: float = 0.0
     version: str = __version__
-    problem: object = None  # fpsolve.operator.SteadyProblem of the run
+    problem: object = None  # fpsolve.problem.Problem of the run
     stored_summary: str = ""  # the summary written with the file (read results)
 
     @property

@@ -11,7 +11,7 @@ import time
 
 from .build import build_grid, build_physics
 from .case import Case
-from .operator import build_problem
+from .problem import build_problem
 from .probes import evaluate_probes
 from .result import Result, compute_fields, min_f, particle_balance
 from .solvers import solve_steady

@@ -30,7 +30,7 @@ CHILD = textwrap.dedent('''
     from fpsolve import load_case
     from fpsolve.run import solve, compile_kernels
     from fpsolve.build import build_grid, build_physics
-    from fpsolve.operator import build_problem
+    from fpsolve.problem import build_problem
     case_path, mode, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
     compile_kernels()
     case = load_case(case_path, overrides)

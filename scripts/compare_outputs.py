@@ -53,7 +53,7 @@ CHILD = textwrap.dedent('''
     import numpy as np
     from fpsolve import load_case
     from fpsolve.build import build_grid, build_physics
-    from fpsolve.operator import build_problem
+    from fpsolve.problem import build_problem
     from fpsolve.result import particle_balance
     from fpsolve.solvers import solve_steady
     mode, case_path, out = sys.argv[1], sys.argv[2], sys.argv[3]

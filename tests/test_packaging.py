@@ -14,7 +14,8 @@ def test_every_subpackage_is_installed():
     assert found | {"fpsolve.validation", "fpsolve.cases"} == set(tool["packages"])
     assert all(name.startswith("fpsolve") for name in tool["packages"])
     assert tool["package-dir"] == {"fpsolve.validation": "validation", "fpsolve.cases": "cases"}
-    assert tool["package-data"] == {"fpsolve.cases": ["*.toml"]}
+    assert tool["package-data"] == {"fpsolve.cases": ["*.toml"], "fpsolve": ["data/*.csv", "data/*.md"]}
+    assert (ROOT / "fpsolve" / "data" / "anisotropy_measurements.csv").is_file()
 
 
 def test_validation_is_importable_as_fpsolve_validation():

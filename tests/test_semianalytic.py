@@ -7,7 +7,7 @@ from scipy.integrate import quad
 import fpsolve
 from fpsolve.build import build_grid, build_physics
 from fpsolve.grid import uniform_edges
-from fpsolve.operator import Source
+from fpsolve.problem import Source
 from fpsolve.physics import SlabAlfven
 from fpsolve.reference import (SourceShape, milne_length, pitch_operator, reference_for, shape_from_source,
                                slab_modes, solve_slab, wall_graded_edges)

@@ -4,7 +4,8 @@ Knudsen sweep: the public slab (s = 5/3, eps = 0, free escape at z = +-1, Gaussi
 z = 0.3) for Kn = lambda/L from 1e-3 to 1 (L = 1, the half-width).  Measured where the
 approximation can fail:
   * F(0) against the diffusion solution of Eq. (34), -kappa F'' = S, with F = 0 at the walls
-    (the naive diffusion model) and at Milne-extrapolated walls (0.7104 lambda);
+    (the naive diffusion model) and at Milne-extrapolated walls (this operator's Milne length,
+    fpsolve.reference.milne_length; 0.674 lambda for s = 5/3 on fine mu grids);
   * g(mu) at z = 0 against Eq. (7) with the kinetic F' (in the source-free stretch F linear plus
     Eq. 38 is exact at any lambda, so this stays small) and next to the wall (z = 0.95 L).
 SWK sweep: the point source with pion losses in code units, s = 5/3, v = c, L_d = 0.5 fixed while
@@ -22,6 +23,7 @@ from scipy.integrate import quad
 
 from fpsolve.case import parse_case
 from fpsolve.physics import pitch_integrals
+from fpsolve.reference import milne_length
 from fpsolve.result import isotropic_at
 
 from .common import Check, figure, main_for, odd, save, solve_case
@@ -109,7 +111,7 @@ def run(out, quick=False):
         kappa = float(pitch_integrals(r.problem.physics.model, g.p).kappa_zz[0])
         F0 = isotropic_at(g, r.f, r.fields, 0.0)[0][0]
         e_naive = abs(F0 / _diffusion_F0(kappa, 0.0) - 1)
-        e_milne = abs(F0 / _diffusion_F0(kappa, 0.7104 * kn) - 1)
+        e_milne = abs(F0 / _diffusion_F0(kappa, milne_length(r.problem.physics.model, float(g.p[0]), g.mu_edges).z0) - 1)
         errs = []
         for z in (0.0, 0.95):
             i = int(np.argmin(np.abs(g.z - z)))

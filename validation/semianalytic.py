@@ -30,10 +30,10 @@ from fpsolve.physics import SlabAlfven, pitch_integrals
 from fpsolve.reference import (milne_length, pitch_operator, reference_for, shape_from_source, slab_modes,
                                solve_slab, wall_graded_edges)
 
-from .common import CASES, Check, figure, main_for, save
+from .common import Check, figure, main_for, save
 
 NAME = "semianalytic"
-CASE = CASES / "slab_streaming.toml"
+CASE = "slab_streaming"  # bundled case, by name
 #: Interior z cell (= lambda) and the smallest wall cell of the refinement family.
 H_INNER, H_WALL = 0.01, 1e-6
 #: The brief's bound for a z-converged kinetic F and escape fluxes against an exact-in-z reference

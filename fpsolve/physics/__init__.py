@@ -6,6 +6,9 @@
 - :mod:`.swk` — the SWK analytic solution with pion losses (Eqs. 52-89, ERRATA-corrected)
 - :mod:`.units` — physical parameters and conversion to code units (Eqs. 20-22, 30-31, 41-59, 76-88)
 - :mod:`.quadrature` — double-exponential rules that resolve the |mu -+ eps|^{s-1} singularities
+- :mod:`.burst` — exact time-dependent references: moments of a burst (s = 1), free streaming,
+  diffusion(-loss) Green's functions and the diffusion-approximation anisotropy of a burst
+- :mod:`.dipole` — sky geometry of a field-aligned dipole (projection, band first harmonic, frames)
 """
 from .anisotropy import (
     AnisotropyShapes,

@@ -30,7 +30,7 @@ scaled from the end each mode decays away from.  The n free constants (one per d
 and b, c at ``z_min``) follow from the n inflow conditions: free escape ``f(z_min, mu > 0) = 0``,
 ``f(z_max, mu < 0) = 0``, or a mirror ``f(z_min, mu) = f(z_min, -mu)``.
 
-Nothing here touches the z discretisation of the kinetic solver (:mod:`fpsolve.operator`,
+Nothing here touches the z discretisation of the kinetic solver (:mod:`fpsolve.terms.streaming`,
 :mod:`fpsolve.kernels`): a comparison with the kinetic solution on the same mu grid isolates
 the z error, and the same construction on finer mu grids gives the mu-converged answer.
 """
@@ -379,7 +379,7 @@ def solve_slab(modes: SlabModes, shape: SourceShape, strength: float = 1.0, *, l
 
 
 def reference_for(grid, physics, k: int = 0) -> SlabSolution:
-    """The reference for a kinetic problem (``fpsolve.grid.Grid``, ``fpsolve.operator.Physics``; read
+    """The reference for a kinetic problem (``fpsolve.grid.Grid``, ``fpsolve.problem.Physics``; read
     through their attributes only) at momentum cell ``k``: same mu grid, slab, source and walls."""
     if grid.homogeneous:
         raise ValueError("grid: the slab reference needs z cells (z_cells > 0)")
