@@ -212,8 +212,8 @@ class SolverSection:
 
     method: str = key("str", "auto", "", "auto | direct | march | sweep | krylov", "steady-state solver",
                       choices=("auto", "direct", "march", "sweep", "krylov"))
-    rtol: float = key("float", 1e-10, "", "(0, 1e-3]", "stop when ||A f - b|| <= rtol ||b||", lambda x: 0 < x[0] <= 1e-3)
-    max_steps: int = key("int", 200, "", ">= 1", "pseudo-time steps / Krylov iterations", lambda x: x[0] >= 1)
+    rtol: float = key("float", 1e-10, "", "(0, 1e-3]", "stop when the forward-error estimate (the last refinement correction ||df||/||f||, with the compensated residual) <= rtol", lambda x: 0 < x[0] <= 1e-3)
+    max_steps: int = key("int", 200, "", ">= 1", "pseudo-time steps (march) / GMRES iterations in all (krylov; then a direct fallback)", lambda x: x[0] >= 1)
     memory_limit_gb: float = key("float", 16.0, "GB", "> 0", "refuse grids whose estimated memory exceeds this", _pos)
 
 

@@ -84,12 +84,14 @@ def write_result(result, path) -> Path:
         diag = h5.create_group("diagnostics")
         diag.create_dataset("residual_history", data=np.asarray(info.residual_history, dtype=float))
         diag.create_dataset("pseudo_time_steps", data=np.asarray(info.pseudo_time_steps, dtype=float))
+        diag.create_dataset("corrections", data=np.asarray(info.corrections, dtype=float))
         for prefix, values in (("balance_", result.balance), ("min_f_", result.min_f), ("time_", result.timings)):
             for k, v in values.items():
                 diag.attrs[prefix + k] = v
         diag.attrs.update(peak_memory_mb=result.peak_memory_mb, iterations=info.iterations,
                           factorizations=info.factorizations, residual=info.residual,
-                          roundoff_floor=info.roundoff_floor, message=info.message)
+                          roundoff_floor=info.roundoff_floor, forward_error=info.forward_error,
+                          message=info.message)
 
     return _atomic(path, fill)
 
@@ -132,6 +134,8 @@ def read_result(path):
                          pseudo_time_steps=list(d["pseudo_time_steps"][...]), iterations=int(d.attrs["iterations"]),
                          factorizations=int(d.attrs["factorizations"]), message=str(d.attrs["message"]))
         info.roundoff_floor = float(d.attrs["roundoff_floor"])
+        info.forward_error = float(d.attrs.get("forward_error", np.inf))  # older files: not stored
+        info.corrections = list(d["corrections"][...]) if "corrections" in d else []
 
         def pick(prefix):
             return {k[len(prefix):]: (v.item() if hasattr(v, "item") else v)
@@ -148,6 +152,7 @@ def write_checkpoint(path, state, case_hash: str, case_text: str, version: str) 
         h5.create_dataset("f", data=state.f)
         h5.create_dataset("residual_history", data=np.asarray(state.residual_history, dtype=float))
         h5.create_dataset("pseudo_time_steps", data=np.asarray(state.pseudo_time_steps, dtype=float))
+        h5.create_dataset("corrections", data=np.asarray(state.corrections, dtype=float))
         for k in ("step", "target", "res", "res_prev"):
             h5.attrs[k] = getattr(state, k)
         h5.attrs["case_hash"] = case_hash
@@ -169,4 +174,5 @@ def read_checkpoint(path, case_hash: str):
             raise FileFormatError(f"{path}: checkpoint of a different case (or overrides); allowed: the same case")
         return MarchState(h5["f"][...], int(h5.attrs["step"]), float(h5.attrs["target"]), float(h5.attrs["res"]),
                           float(h5.attrs["res_prev"]), list(h5["residual_history"][...]),
-                          list(h5["pseudo_time_steps"][...]))
+                          list(h5["pseudo_time_steps"][...]),
+                          list(h5["corrections"][...]) if "corrections" in h5 else [])

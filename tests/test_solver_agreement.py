@@ -13,7 +13,7 @@ import pytest
 
 import fpsolve
 from fpsolve.build import build_grid, build_physics
-from fpsolve.operator import build_problem
+from fpsolve.problem import build_problem
 from fpsolve.solvers import block_triangular_in_p, solve_steady
 
 QUICK = {
