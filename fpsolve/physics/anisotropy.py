@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
-from .moments import boundary_layer_ch, boundary_layer_j, mu_edges, pitch_integrals, with_node_axes
+from .moments import boundary_layer_ch, boundary_layer_j, end_exponents, mu_edges, pitch_integrals, with_node_axes
 from .quadrature import Nodes, integrate_pieces
 
 __all__ = [
@@ -77,7 +77,7 @@ def cumulative_pitch_integrals(model, mu, p):
         d_mumu, d_mup, _ = model.coefficients(y, pb)
         return -y.minus(1.0) * y.minus(-1.0) / d_mumu, d_mup / d_mumu
 
-    return integrate_pieces(integrands, pieces)
+    return integrate_pieces(integrands, pieces, known_b=end_exponents(model))
 
 
 def anisotropy_shapes(model, mu, p) -> AnisotropyShapes:
