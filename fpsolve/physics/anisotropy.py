@@ -62,7 +62,11 @@ def cumulative_pitch_integrals(model, mu, p):
     """``int_{-1}^{mu} (1-y^2)/D_mumu dy`` and ``int_{-1}^{mu} D_mup/D_mumu dy`` (Eq. 7, 100).
 
     Shapes ``p.shape + mu.shape``.  The pieces [-1, mu] are cut at the model's break points
-    so the tanh-sinh rule sees the singularities at piece ends only.
+    so the tanh-sinh rule sees the singularities at piece ends only.  When ``mu`` lies in the
+    upper half of a piece ``[lo, hi]``, the integral is taken to ``hi`` and ``int_mu^hi``
+    subtracted: a singular break point just above ``mu`` (at a distance << hi - lo) would
+    otherwise sit just outside the piece, where the rule converges slowly (2e-10 relative at
+    ``mu = -1e-6``, s = 1.9); as a piece end it is exact (module :mod:`.quadrature`).
     """
     p = np.asarray(p, dtype=float)
     mu = np.asarray(mu, dtype=float)
@@ -70,14 +74,24 @@ def cumulative_pitch_integrals(model, mu, p):
     edges = mu_edges(model, p)  # p.shape + (K+1,)
     edges = edges.reshape(p.shape + (1,) * mu.ndim + edges.shape[-1:])
     upper = mu.reshape(mu.shape + (1,))
-    pieces = np.minimum(edges, upper)  # pieces beyond mu collapse to zero length
+    lo = np.where(edges <= upper, edges, -np.inf).max(axis=-1, keepdims=True)
+    hi = np.where(edges >= upper, edges, np.inf).min(axis=-1, keepdims=True)
+    complement = (hi - upper) < (upper - lo)
+    top = np.where(complement, hi, upper)
+    pieces = np.minimum(edges, top)  # pieces beyond mu (or hi) collapse to zero length
+    back = np.concatenate(np.broadcast_arrays(upper, np.where(complement, hi, upper)), axis=-1)
     pb = with_node_axes(p, mu.ndim + 2)
 
     def integrands(y: Nodes):
         d_mumu, d_mup, _ = model.coefficients(y, pb)
         return -y.minus(1.0) * y.minus(-1.0) / d_mumu, d_mup / d_mumu
 
-    return integrate_pieces(integrands, pieces, known_b=end_exponents(model))
+    known_b = end_exponents(model)
+    c_s, c_c = integrate_pieces(integrands, pieces, known_b=known_b)
+    if not np.any(complement):
+        return c_s, c_c
+    b_s, b_c = integrate_pieces(integrands, back, known_b=known_b)  # int_mu^hi (0 where unused)
+    return c_s - b_s, c_c - b_c
 
 
 def anisotropy_shapes(model, mu, p) -> AnisotropyShapes:
