@@ -117,6 +117,8 @@ def face_coefficients(model, grid) -> FaceCoefficients:
     p_c, p_e = grid.p, grid.p_edges
     nf = mu_c.size - 1
     n = mu_c.size
+    if hasattr(model, "check_momenta"):  # tables: refuse the grid's extreme momenta up front
+        model.check_momenta(p_e)
     known_b = end_exponents(model)
     n_nodes = tanh_sinh_nodes(0.0, 1.0)[1].size
     reduced = getattr(model, "reduced_pp", None)

@@ -97,7 +97,8 @@ class TabulatedCoefficients:
             return p
         far = (p < lo * (1.0 - P_ROUNDOFF)) | (p > hi * (1.0 + P_ROUNDOFF)) | np.isnan(p)
         if np.any(far):
-            q = p[far].flat[0] if np.ndim(p) else float(p)
+            bad = p[far] if np.ndim(p) else np.array([float(p)])
+            q = bad.max() if bad.max() > hi else bad.min()  # the farthest outside
             raise ValueError(
                 f"table {self.name}: momentum p = {q:.10g} is outside the table's p range "
                 f"[{lo:.10g}, {hi:.10g}]; allowed: a momentum grid (p edges, report momenta) inside that range "
