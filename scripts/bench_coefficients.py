@@ -2,6 +2,12 @@
 
 Usage:  python scripts/bench_coefficients.py [--base /work/wt-base] [--grids 64x128,256x512]
                                              [--base-grids 64x128] [--case cases/compton_getting.toml]
+        python scripts/bench_coefficients.py --bundled --base /work/wt-base
+
+``--bundled``: for every case of cases/ (run cases on their grid, report cases at their
+momenta) compare, between this checkout and --base, the face coefficients, the pitch-angle
+integrals of Eqs. (7), (9), (10), (13), (14) and the Eq. (7) shapes at the cell centres:
+bitwise equality and the largest relative difference.
 
 For each grid (mu cells x p cells) of the case and each checkout (this one; --base, e.g. the
 commit before the blocked evaluation, only at --base-grids since it needs ~9 GB at 256 x 512),
@@ -51,6 +57,56 @@ CHILD = textwrap.dedent('''
 ''')
 
 
+BUNDLED = textwrap.dedent('''
+    import glob, os, sys
+    import numpy as np
+    from fpsolve import load_case
+    from fpsolve.build import build_grid
+    from fpsolve.face_coefficients import face_coefficients
+    from fpsolve.physics import anisotropy_shapes, pitch_integrals
+    cases, out = sys.argv[1], sys.argv[2]
+    res = {}
+    for path in sorted(glob.glob(os.path.join(cases, "*.toml"))):
+        name = os.path.basename(path)
+        case = load_case(path)
+        model = case.turbulence_model()
+        if "[grid]" not in open(path).read():
+            ints = pitch_integrals(model, case.momenta())
+        else:
+            grid = build_grid(case)
+            pk = grid.p[:: max(1, grid.p.size // 16)]
+            fc = face_coefficients(model, grid)
+            for k in ("g_mu", "x_mu", "rpp_pf"):
+                res[name + ":" + k] = getattr(fc, k)
+            ints = pitch_integrals(model, pk)
+            shapes = anisotropy_shapes(model, grid.mu, pk)
+            res[name + ":a_s (Eq. 7)"], res[name + ":a_c (Eq. 7)"] = shapes.a_s, shapes.a_c
+        for k in ("kappa_zz", "k0", "h0", "kappa_pp", "i_s", "i_c", "i_s1", "i_c1"):
+            res[name + ":" + k] = getattr(ints, k)
+    np.savez(out, **res)
+''')
+
+
+def bundled(base: Path):
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for label, repo in (("this", ROOT), ("base", base)):
+            out = Path(tmp) / f"{label}.npz"
+            env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+            res = subprocess.run([sys.executable, "-c", BUNDLED, str(ROOT / "cases"), str(out)], env=env,
+                                 cwd=tmp, capture_output=True, text=True, timeout=3600)
+            if res.returncode:
+                raise SystemExit(f"{repo}: {res.stderr.strip().splitlines()[-1]}")
+            files.append(np.load(out))
+        this, other = files
+        for k in this.files:
+            x, y = this[k], other[k]
+            rel = np.abs(x - y) / np.maximum(np.abs(y), 1e-300)
+            rel = float(np.nanmax(rel)) if x.size else 0.0
+            print(f"{k:36s} bitwise identical: {str(np.array_equal(x, y, equal_nan=True)):5s}  "
+                  f"max relative difference {rel:.2e}")
+
+
 def measure(repo: Path, case: str, mu: int, p: int, out: Path) -> dict:
     env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-c", CHILD, str(case), str(out), f"grid.mu_cells={mu}", f"grid.p_cells={p}"]
@@ -66,7 +122,12 @@ def main():
     ap.add_argument("--grids", default="64x128,256x512")
     ap.add_argument("--base", default=None, help="another checkout to compare with (e.g. /work/wt-base)")
     ap.add_argument("--base-grids", default="64x128")
+    ap.add_argument("--bundled", action="store_true", help="compare the bundled cases with --base")
     a = ap.parse_args()
+    if a.bundled:
+        if not a.base:
+            raise SystemExit("--bundled needs --base CHECKOUT")
+        return bundled(Path(a.base))
     grids = [tuple(map(int, g.split("x"))) for g in a.grids.split(",")]
     base_grids = [tuple(map(int, g.split("x"))) for g in a.base_grids.split(",")] if a.base else []
     with tempfile.TemporaryDirectory() as tmp:
