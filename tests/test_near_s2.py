@@ -180,3 +180,43 @@ def test_graded_grid_uncapped_for_bundled_spectra(s, n):
     u = np.linspace(0, 1, n // 2 + 1)
     inner = u < 0.5
     np.testing.assert_array_equal(e[n // 2:][inner], u[inner] ** (1 / (2 - s)))
+
+
+@pytest.mark.parametrize("s", S_NEAR_2)
+def test_small_eps_form_regular_moments_against_mpmath(s):
+    """Eq. (28), eps = 0.05, H_c = 0.3: H_0 (Eq. 10), kappa_pp (Eq. 9) and int D_mup/D_mumu (Eq. 14)
+    have no singular end (D_mup/D_mumu and the reduced D_pp stay finite at mu = 0); to TOL of mpmath."""
+    mp.mp.dps = 30
+    eps, hc, S = mp.mpf("0.05"), mp.mpf("0.3"), mp.mpf(s)
+    q = lambda m_: 1 - 2 * hc * eps * m_ + eps**2 * m_**2  # noqa: E731
+    pts = [-1, 0, 1]
+    ref = dict(
+        h0=mp.quad(lambda m_: (1 - m_**2) * eps * (hc - eps * m_) / q(m_), pts),
+        i_c=mp.quad(lambda m_: eps * (hc - eps * m_) / q(m_), pts),
+        kappa_pp=mp.quad(lambda m_: (1 - m_**2) * eps**2 * abs(m_) ** (S - 1) * (1 - hc**2) / q(m_), pts),
+    )
+    m = SlabAlfven(s=s, d0_ref=1.0, hc=0.3, va=0.05, form="small_eps", ultrarelativistic=True)
+    ints = pitch_integrals(m, np.array([1.0]))
+    for name, value in ref.items():
+        assert getattr(ints, name)[0] == pytest.approx(float(value), rel=TOL), name
+
+
+@pytest.mark.parametrize("s", S_NEAR_2)
+@pytest.mark.parametrize("offset", [-1e-7, -1e-3, 1e-7, 0.2])
+def test_eq7_cumulative_integral_next_to_the_gap(s, offset):
+    """H_c = 1, eps = 0.01: int_{-1}^{mu} (1-y^2)/D_mumu dy (Eq. 7) for mu on either side of the
+    singular gap mu = eps, to TOL of mpmath (relative to the full int (1-mu^2)/D_mumu, the scale
+    of a_s: the value itself can be a small difference)."""
+    from fpsolve.physics.anisotropy import cumulative_pitch_integrals
+
+    mp.mp.dps = 30
+    eps = 0.01
+    e, b = mp.mpf(eps), 2 - mp.mpf(s)
+    h = lambda y: 1 / (2 * (1 - e * y) ** 2)  # noqa: E731  (1-y^2)/D_mumu without |y - eps|^{1-s}
+    mu = eps + offset
+    below = _mp_singular(h, -1, e, e, b)
+    ref = below - _mp_singular(h, mp.mpf(mu), e, e, b) if offset < 0 else below + _mp_singular(h, e, mp.mpf(mu), e, b)
+    total = below + _mp_singular(h, e, 1, e, b)
+    m = SlabAlfven(s=s, d0_ref=1.0, hc=1.0, va=eps, ultrarelativistic=True)
+    c_s, _ = cumulative_pitch_integrals(m, np.array([mu]), np.array([1.0]))
+    assert abs(c_s[0, 0] - float(ref)) <= TOL * float(total)
