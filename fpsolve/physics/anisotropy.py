@@ -91,7 +91,9 @@ def cumulative_pitch_integrals(model, mu, p):
     if not np.any(complement):
         return c_s, c_c
     b_s, b_c = integrate_pieces(integrands, back, known_b=known_b)  # int_mu^hi (0 where unused)
-    return c_s - b_s, c_c - b_c
+    # no scattering (D_0 = 0 above p_m): both are inf (or NaN); keep the full-piece value as before
+    with np.errstate(invalid="ignore"):
+        return (np.where(np.isfinite(b_s), c_s - b_s, c_s), np.where(np.isfinite(b_c), c_c - b_c, c_c))
 
 
 def anisotropy_shapes(model, mu, p) -> AnisotropyShapes:
