@@ -167,7 +167,8 @@ def _end_tails(v, nodes, w, step, known_b=()):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             ratio = (f2 / f1) * (x2 / x1)  # ~ (x2/x1)**b, of order 1 where b is small
             b = np.log(ratio) / np.log(x2 / x1)
-        use = ((w[..., j1] > 0) & (x1 > 0) & np.isfinite(f1) & np.isfinite(f2) & (f1 != 0)
+        # x1 >= 1e-290: the fit node's offset is a normal double (pieces longer than ~3e-32)
+        use = ((w[..., j1] > 0) & (x1 >= 1e-290) & np.isfinite(f1) & np.isfinite(f2) & (f1 != 0)
                & (ratio > 0) & np.isfinite(b) & (b < B_TAIL))
         if not np.any(use):
             continue
