@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .physics.moments import end_exponents, with_node_axes
+from .physics import quadrature
 from .physics.quadrature import Nodes, integrate_pieces, tanh_sinh_nodes
 
 __all__ = ["FaceCoefficients", "face_coefficients"]
@@ -50,7 +51,7 @@ class FaceCoefficients:
 #: independent per momentum, so blocks of rows give the same numbers as one call, in bounded
 #: memory: ~20 arrays of this many doubles live at once, ~150 MB (measured:
 #: scripts/bench_coefficients.py).
-BLOCK_VALUES = 1 << 19
+BLOCK_VALUES = quadrature.BLOCK_VALUES
 
 #: Round-off allowance of ``R = D_pp - D_mup^2/D_mumu`` for coefficient sets without the
 #: cancellation-free ``reduced_pp``: ``R`` is the difference of two numbers that each carry

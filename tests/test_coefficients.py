@@ -157,3 +157,19 @@ def test_face_coefficients_in_blocks_equal_one_block(monkeypatch):
     many = fcm.face_coefficients(model, grid)
     for name in ("g_mu", "x_mu", "rpp_pf"):
         np.testing.assert_array_equal(getattr(many, name), getattr(one, name))
+
+
+def test_eq7_shapes_in_blocks_equal_one_block(monkeypatch):
+    """The Eq. (7) integrals at every (p, mu) cell (g_da of the result) in blocks of momenta equal
+    one call bit for bit."""
+    from fpsolve.physics import anisotropy as an
+    from fpsolve.physics import anisotropy_shapes
+
+    model = SlabAlfven.from_mean_free_path(0.05, s=5 / 3, hc=0.4, va=0.02, ultrarelativistic=True)
+    mu, p = np.linspace(-0.95, 0.95, 11), np.geomspace(1.0, 100.0, 7)
+    monkeypatch.setattr(an, "BLOCK_VALUES", 1 << 40)
+    one = anisotropy_shapes(model, mu, p)
+    monkeypatch.setattr(an, "BLOCK_VALUES", 1)
+    many = anisotropy_shapes(model, mu, p)
+    np.testing.assert_array_equal(many.a_s, one.a_s)
+    np.testing.assert_array_equal(many.a_c, one.a_c)

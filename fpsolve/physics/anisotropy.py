@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _checks
 from .moments import boundary_layer_ch, boundary_layer_j, end_exponents, mu_edges, pitch_integrals, with_node_axes
-from .quadrature import Nodes, integrate_pieces
+from .quadrature import BLOCK_VALUES, Nodes, integrate_pieces, tanh_sinh_nodes
 
 __all__ = [
     "AnisotropyShapes",
@@ -59,6 +59,28 @@ class AnisotropyShapes:
 
 
 def cumulative_pitch_integrals(model, mu, p):
+    """``int_{-1}^{mu} (1-y^2)/D_mumu dy`` and ``int_{-1}^{mu} D_mup/D_mumu dy`` (Eq. 7, 100).
+
+    Evaluated in blocks of momenta (``quadrature.BLOCK_VALUES`` values at a time), so memory
+    does not grow with ``p.size * mu.size``; each momentum's integrals are those of a single call.
+    """
+    p = np.asarray(p, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    _checks.in_range("mu", mu, -1.0, 1.0)
+    n_pieces = np.asarray(model.breakpoints(p.reshape(-1)[:1])).shape[-1] + 1
+    n_nodes = tanh_sinh_nodes(0.0, 1.0)[1].size
+    rows = max(1, BLOCK_VALUES // max(mu.size * n_pieces * n_nodes, 1))
+    if p.size <= rows:
+        return _cumulative_block(model, mu, p)
+    flat = p.reshape(-1)
+    c_s = np.empty((flat.size,) + mu.shape)
+    c_c = np.empty((flat.size,) + mu.shape)
+    for a in range(0, flat.size, rows):
+        c_s[a:a + rows], c_c[a:a + rows] = _cumulative_block(model, mu, flat[a:a + rows])
+    return c_s.reshape(p.shape + mu.shape), c_c.reshape(p.shape + mu.shape)
+
+
+def _cumulative_block(model, mu, p):
     """``int_{-1}^{mu} (1-y^2)/D_mumu dy`` and ``int_{-1}^{mu} D_mup/D_mumu dy`` (Eq. 7, 100).
 
     Shapes ``p.shape + mu.shape``.  The pieces [-1, mu] are cut at the model's break points

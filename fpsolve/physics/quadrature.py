@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["Nodes", "as_nodes", "tanh_sinh_nodes", "exp_sinh_rule", "integrate_pieces", "tail_sum"]
+__all__ = ["Nodes", "as_nodes", "tanh_sinh_nodes", "exp_sinh_rule", "integrate_pieces", "tail_sum", "BLOCK_VALUES"]
 
 #: Step of the tanh-sinh rule. h = 1/16 gives ~1e-15 on the moment integrands (tested).
 STEP = 1.0 / 16.0
@@ -99,6 +99,11 @@ def tanh_sinh_nodes(a, b, step: float = STEP):
     # weight is below 1e-290 of the piece's, so nothing measurable is lost.
     return Nodes(base, off), np.where(off != 0.0, length * w, 0.0)
 
+
+#: Integrand values (pieces x nodes, all batch axes) that callers evaluating many integrals
+#: (the solver's conductances, Eq. 7 at every cell) put into one call: the temporaries of a
+#: call are ~20 arrays of this many doubles, ~80 MB (scripts/bench_coefficients.py).
+BLOCK_VALUES = 1 << 19
 
 #: Continue the sum analytically at piece ends where the fitted exponent ``b`` (integrand
 #: ``~ x**(b-1)``) is below this (see module docstring).
