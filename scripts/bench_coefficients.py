@@ -3,6 +3,10 @@
 Usage:  python scripts/bench_coefficients.py [--base /work/wt-base] [--grids 64x128,256x512]
                                              [--base-grids 64x128] [--case cases/compton_getting.toml]
         python scripts/bench_coefficients.py --bundled --base /work/wt-base
+        python scripts/bench_coefficients.py --full-run [--base /work/wt-base] [--grids 256x512]
+
+``--full-run``: the whole ``fpsolve run`` of the case at each grid (and, with --base, at
+--base-grids in the other checkout), peak RSS and wall time from /usr/bin/time -v.
 
 ``--bundled``: for every case of cases/ (run cases on their grid, report cases at their
 momenta) compare, between this checkout and --base, the face coefficients, the pitch-angle
@@ -107,6 +111,25 @@ def bundled(base: Path):
                   f"max relative difference {rel:.2e}")
 
 
+def full_run(repo: Path, case: str, mu: int, p: int, tmp: Path) -> dict:
+    env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "fpsolve.cli", "run", str(case), "-o",
+           str(tmp / f"run_{mu}x{p}.h5"), f"grid.mu_cells={mu}", f"grid.p_cells={p}"]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600, cwd=tmp)
+    info = {}
+    for line in res.stderr.splitlines():
+        if "Maximum resident set size" in line:
+            info["rss_peak_mb"] = int(line.split(":")[-1]) / 1024
+        if "Elapsed (wall clock)" in line:
+            t = line.split(": ")[-1].split(":")
+            info["wall_s"] = sum(float(x) * 60**i for i, x in enumerate(reversed(t)))
+    for line in res.stdout.splitlines():
+        if line.startswith("time:"):
+            info["timings"] = line
+    info["status"] = res.returncode
+    return info
+
+
 def measure(repo: Path, case: str, mu: int, p: int, out: Path) -> dict:
     env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-c", CHILD, str(case), str(out), f"grid.mu_cells={mu}", f"grid.p_cells={p}"]
@@ -123,7 +146,19 @@ def main():
     ap.add_argument("--base", default=None, help="another checkout to compare with (e.g. /work/wt-base)")
     ap.add_argument("--base-grids", default="64x128")
     ap.add_argument("--bundled", action="store_true", help="compare the bundled cases with --base")
+    ap.add_argument("--full-run", action="store_true", help="peak RSS and time of the whole run")
     a = ap.parse_args()
+    if a.full_run:
+        grids = [tuple(map(int, g.split("x"))) for g in a.grids.split(",")]
+        base_grids = [tuple(map(int, g.split("x"))) for g in a.base_grids.split(",")] if a.base else []
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, repo, gl in (("this", ROOT, grids), ("base", Path(a.base) if a.base else None, base_grids)):
+                for mu, p in gl:
+                    r = full_run(repo, a.case, mu, p, Path(tmp))
+                    print(f"{label:5s} run {mu} mu x {p} p: peak RSS {r.get('rss_peak_mb', float('nan')):8.1f} MB, "
+                          f"wall {r.get('wall_s', float('nan')):6.1f} s, exit {r['status']}; {r.get('timings', '')}",
+                          flush=True)
+        return None
     if a.bundled:
         if not a.base:
             raise SystemExit("--bundled needs --base CHECKOUT")
