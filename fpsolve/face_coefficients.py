@@ -15,7 +15,8 @@ At the momentum faces the mu-cell averages of the reduced momentum diffusion
 ``R = D_pp - D_mup^2/D_mumu >= 0`` are used (exact quadrature; R = 0 for |H_c| = 1); the
 ``D_mup^2/D_mumu`` part of ``D_pp`` and the p-face cross term come from the mu faces, so
 that the (mu, p) operator is one positive semi-definite quadratic form (see
-:class:`fpsolve.terms.MuPDiffusion`).
+:class:`fpsolve.terms.MuPDiffusion`).  A user tensor that is not positive semi-definite
+beyond round-off (``PSD_RTOL``) is refused, naming where.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .physics.moments import with_node_axes
-from .physics.quadrature import Nodes, integrate_pieces
+from .physics.moments import end_exponents, with_node_axes
+from .physics import quadrature
+from .physics.quadrature import Nodes, integrate_pieces, tanh_sinh_nodes
 
 __all__ = ["FaceCoefficients", "face_coefficients"]
 
@@ -45,6 +47,21 @@ class FaceCoefficients:
         return self.g_mu * self.x_mu
 
 
+#: Quadrature values (p rows x faces x pieces x nodes) evaluated at once.  The integrals are
+#: independent per momentum, so blocks of rows give the same numbers as one call, in bounded
+#: memory: ~20 arrays of this many doubles live at once, ~150 MB (measured:
+#: scripts/bench_coefficients.py).
+BLOCK_VALUES = quadrature.BLOCK_VALUES
+
+#: Round-off allowance of ``R = D_pp - D_mup^2/D_mumu`` for coefficient sets without the
+#: cancellation-free ``reduced_pp``: ``R`` is the difference of two numbers that each carry
+#: the rounding of the user's formula (powers, products: some tens of operations at ~1 ulp)
+#: and of the division (1 ulp).  A tensor that is semi-definite in exact arithmetic (e.g. one
+#: wave direction, ``R = 0``) thus gives ``|R| <= ~100 ulp ~ 2e-14`` of ``D_pp``; 1e-12 leaves a
+#: factor 50.  A more negative ``R`` is a tensor that is not positive semi-definite: refused.
+PSD_RTOL = 1e-12
+
+
 def _pieces(lo, hi, breakpoints):
     """Edges ``lo, clip(bp), hi`` shape ``S + (K+2,)`` with break points clipped into [lo, hi]."""
     bp = np.clip(breakpoints, lo[..., None], hi[..., None])
@@ -57,23 +74,72 @@ def _breakpoints(model, p, n):
     return np.broadcast_to(bp[..., None, :], p.shape + (n, bp.shape[-1]))
 
 
+def _row_blocks(n_rows, per_row):
+    """Slices of at most ``BLOCK_VALUES // per_row`` rows (at least one) covering ``n_rows``."""
+    rows = max(1, BLOCK_VALUES // max(per_row, 1))
+    return [slice(a, min(a + rows, n_rows)) for a in range(0, n_rows, rows)]
+
+
+def _model_name(model):
+    return getattr(model, "name", None) or type(model).__name__
+
+
+def _reduced_pp_checked(model, mu: Nodes, pb):
+    """``D_pp - D_mup^2/D_mumu`` of a user coefficient set, refusing a tensor that is not PSD.
+
+    Negative values within ``PSD_RTOL`` of the larger of ``D_pp``, ``D_mup^2/D_mumu`` are
+    round-off and become 0; anything below, or ``D_mumu < 0`` or ``D_pp < 0`` beyond the same
+    round-off, raises ``ValueError`` naming (mu, p).  NaN passes (it stops the run at assembly).
+    """
+    d_mumu, d_mup, d_pp = model.coefficients(mu, pb)
+    cross = d_mup**2 / d_mumu
+    r = d_pp - cross
+    scale = np.maximum(np.abs(d_pp), np.abs(cross))
+    bad = (r < -PSD_RTOL * scale) | (d_mumu < 0) | (d_pp < -PSD_RTOL * scale)
+    if np.any(bad):
+        m = np.broadcast_to(mu.value, r.shape)
+        pp = np.broadcast_to(pb, r.shape)
+        score = np.where(d_mumu < 0, -np.inf, r / np.where(scale > 0, scale, 1.0))
+        k = np.unravel_index(np.argmin(np.where(bad, score, np.inf)), r.shape)  # the worst point
+        raise ValueError(
+            f"coefficients of {_model_name(model)} are not positive semi-definite at mu = {m[k]:.10g}, "
+            f"p = {pp[k]:.10g}: D_mumu = {d_mumu[k]:.6g}, D_mup = {d_mup[k]:.6g}, D_pp = {d_pp[k]:.6g} "
+            f"(D_pp - D_mup^2/D_mumu = {r[k]:.6g}); allowed: D_mumu >= 0 and "
+            f"D_pp - D_mup^2/D_mumu >= -{PSD_RTOL:g} max(D_pp, D_mup^2/D_mumu) (round-off)")
+    return np.where(np.isnan(r), r, np.maximum(r, 0.0))  # the clipped part is round-off (above)
+
+
 def face_coefficients(model, grid) -> FaceCoefficients:
-    """Conductances and cross coefficients of the (mu, p) operator for a coefficient set."""
+    """Conductances and cross coefficients of the (mu, p) operator for a coefficient set.
+
+    Evaluated in blocks of momenta (``BLOCK_VALUES``): memory independent of the p grid.
+    """
     mu_c, mu_e = grid.mu, grid.mu_edges
     p_c, p_e = grid.p, grid.p_edges
     nf = mu_c.size - 1
+    n = mu_c.size
+    if hasattr(model, "check_momenta"):  # tables: refuse the grid's extreme momenta up front
+        model.check_momenta(p_e)
+    known_b = end_exponents(model)
+    n_nodes = tanh_sinh_nodes(0.0, 1.0)[1].size
+    reduced = getattr(model, "reduced_pp", None)
 
     # interior mu faces at cell momenta: integrals between neighbouring centres
-    lo = np.broadcast_to(mu_c[:-1], (p_c.size, nf))
-    hi = np.broadcast_to(mu_c[1:], (p_c.size, nf))
-    pieces = _pieces(lo, hi, _breakpoints(model, p_c, nf))
-    pb = with_node_axes(p_c, 3)
+    w_s = np.empty((p_c.size, nf))
+    w_c = np.empty((p_c.size, nf))
+    n_pieces = np.asarray(model.breakpoints(p_c[:1])).shape[-1] + 1
+    for blk in _row_blocks(p_c.size, nf * n_pieces * n_nodes):
+        pk = p_c[blk]
+        lo = np.broadcast_to(mu_c[:-1], (pk.size, nf))
+        hi = np.broadcast_to(mu_c[1:], (pk.size, nf))
+        pieces = _pieces(lo, hi, _breakpoints(model, pk, nf))
+        pb = with_node_axes(pk, 3)
 
-    def ratios(mu: Nodes):
-        d_mumu, d_mup, _ = model.coefficients(mu, pb)
-        return -mu.minus(1.0) * mu.minus(-1.0) / d_mumu, d_mup / d_mumu
+        def ratios(mu: Nodes, pb=pb):
+            d_mumu, d_mup, _ = model.coefficients(mu, pb)
+            return -mu.minus(1.0) * mu.minus(-1.0) / d_mumu, d_mup / d_mumu
 
-    w_s, w_c = integrate_pieces(ratios, pieces)
+        w_s[blk], w_c[blk] = integrate_pieces(ratios, pieces, known_b=known_b)
     face = mu_e[1:-1]
     g_mu = (1.0 - face**2) / w_s
     # no scattering (D_0 = 0 above p_m, Eq. 24): int 1/D_mumu = inf, G = 0 and the ratio D_mup/D_mumu
@@ -82,20 +148,20 @@ def face_coefficients(model, grid) -> FaceCoefficients:
     w_c = np.where(np.isinf(w_s) & ~np.isfinite(w_c), 0.0, w_c)
 
     # momentum faces: mu-cell averages of the reduced momentum diffusion D_pp - D_mup^2/D_mumu
-    n = mu_c.size
-    lo = np.broadcast_to(mu_e[:-1], (p_e.size, n))
-    hi = np.broadcast_to(mu_e[1:], (p_e.size, n))
-    pieces = _pieces(lo, hi, _breakpoints(model, p_e, n))
-    pb = with_node_axes(p_e, 3)
-    reduced = getattr(model, "reduced_pp", None)
+    i_rpp = np.empty((p_e.size, n))
+    for blk in _row_blocks(p_e.size, n * n_pieces * n_nodes):
+        pk = p_e[blk]
+        lo = np.broadcast_to(mu_e[:-1], (pk.size, n))
+        hi = np.broadcast_to(mu_e[1:], (pk.size, n))
+        pieces = _pieces(lo, hi, _breakpoints(model, pk, n))
+        pb = with_node_axes(pk, 3)
 
-    def rpp(mu: Nodes):
-        if reduced is not None:
-            return reduced(mu, pb)
-        d_mumu, d_mup, d_pp = model.coefficients(mu, pb)
-        return np.maximum(d_pp - d_mup**2 / d_mumu, 0.0)
+        def rpp(mu: Nodes, pb=pb):
+            if reduced is not None:
+                return reduced(mu, pb)
+            return _reduced_pp_checked(model, mu, pb)
 
-    i_rpp = integrate_pieces(rpp, pieces)
+        i_rpp[blk] = integrate_pieces(rpp, pieces, known_b=known_b)
     if hasattr(model, "d0"):  # no scattering above p_m: no momentum diffusion either
         i_rpp = np.where((np.asarray(model.d0(p_e)) <= 0.0)[:, None], 0.0, i_rpp)
     return FaceCoefficients(g_mu, w_c, i_rpp / np.diff(mu_e))

@@ -141,3 +141,35 @@ def test_hard_sphere_without_log_is_refused():
         d0_normalisation(1.0, k_min=1.0, db2=1.0)
     with pytest.raises(ValueError, match=r"db2 .*\(0, inf\)"):
         d0_normalisation(1.5, k_min=1.0, db2=0.0)
+
+
+def test_face_coefficients_in_blocks_equal_one_block(monkeypatch):
+    """The coefficient quadrature evaluated in blocks of momenta (bounded memory) gives the
+    numbers of a single block bit for bit (the integrals are independent per momentum)."""
+    from fpsolve import face_coefficients as fcm
+    from fpsolve.grid import Grid, graded_mu_edges
+
+    model = SlabAlfven.from_mean_free_path(0.05, s=5 / 3, hc=0.4, va=0.02, ultrarelativistic=True)
+    grid = Grid(None, graded_mu_edges(16, 1 / 3), np.geomspace(1.0, 100.0, 12))
+    monkeypatch.setattr(fcm, "BLOCK_VALUES", 1 << 40)
+    one = fcm.face_coefficients(model, grid)
+    monkeypatch.setattr(fcm, "BLOCK_VALUES", 1)  # one momentum per block
+    many = fcm.face_coefficients(model, grid)
+    for name in ("g_mu", "x_mu", "rpp_pf"):
+        np.testing.assert_array_equal(getattr(many, name), getattr(one, name))
+
+
+def test_eq7_shapes_in_blocks_equal_one_block(monkeypatch):
+    """The Eq. (7) integrals at every (p, mu) cell (g_da of the result) in blocks of momenta equal
+    one call bit for bit."""
+    from fpsolve.physics import anisotropy as an
+    from fpsolve.physics import anisotropy_shapes
+
+    model = SlabAlfven.from_mean_free_path(0.05, s=5 / 3, hc=0.4, va=0.02, ultrarelativistic=True)
+    mu, p = np.linspace(-0.95, 0.95, 11), np.geomspace(1.0, 100.0, 7)
+    monkeypatch.setattr(an, "BLOCK_VALUES", 1 << 40)
+    one = anisotropy_shapes(model, mu, p)
+    monkeypatch.setattr(an, "BLOCK_VALUES", 1)
+    many = anisotropy_shapes(model, mu, p)
+    np.testing.assert_array_equal(many.a_s, one.a_s)
+    np.testing.assert_array_equal(many.a_c, one.a_c)

@@ -74,3 +74,91 @@ def test_python_model_in_a_case_runs_like_the_slab(tmp_path):
     (tmp_path / "bad.toml").write_text(bad)
     with pytest.raises(CaseError, match="has no 'nothing'"):
         load_case(tmp_path / "bad.toml").turbulence_model()
+
+
+# --- no silent floors: non-PSD tensors and momenta outside a table are refused -------------
+def _grid():
+    from fpsolve.grid import Grid
+
+    return Grid(None, np.linspace(-1, 1, 9), np.geomspace(1.0, 4.0, 4))
+
+
+def test_non_psd_tensor_is_refused_naming_mu_and_p():
+    """D_mup^2 = 4 D_mumu D_pp: D_pp - D_mup^2/D_mumu = -3 D_pp, far beyond round-off."""
+    from fpsolve.face_coefficients import face_coefficients
+
+    def bad(mu, p):
+        one = 1 - mu**2
+        return one, 2 * one * p, one * p**2
+
+    with pytest.raises(ValueError, match=r"not positive semi-definite at mu = \S+, p = \S+: .*allowed: D_mumu >= 0") as err:
+        face_coefficients(CallableCoefficients(bad), _grid())
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("shrink, refused", [(1e-14, False), (1e-9, True)])
+def test_psd_round_off_threshold(shrink, refused):
+    """One wave direction (H_c = 1): D_pp D_mumu = D_mup^2 exactly, so the user's tensor is
+    semi-definite up to round-off and is accepted (R = 0 to ~1e-15 of D_pp).  D_pp scaled by
+    (1 - shrink): 1e-14 is within the documented threshold PSD_RTOL = 1e-12 (accepted),
+    1e-9 is not (refused)."""
+    from fpsolve.face_coefficients import PSD_RTOL, face_coefficients
+
+    one_way = SlabAlfven.from_mean_free_path(0.05, s=5 / 3, hc=1.0, va=0.05, ultrarelativistic=True)
+
+    def func(mu, p):
+        d = one_way.coefficients(mu, p)
+        return d.d_mumu, d.d_mup, d.d_pp * (1 - shrink)
+
+    user = CallableCoefficients(func, ultrarelativistic=True, mu_breakpoints=(-EPS, 0.0, EPS))
+    assert (shrink > PSD_RTOL) == refused
+    if refused:
+        with pytest.raises(ValueError, match="not positive semi-definite"):
+            face_coefficients(user, _grid())
+    else:
+        fc = face_coefficients(user, _grid())
+        d_pp_scale = float(np.max(one_way.coefficients(np.array(0.5), np.array(4.0)).d_pp))
+        assert np.all(fc.rpp_pf >= 0) and np.max(fc.rpp_pf) <= 1e-12 * d_pp_scale
+
+
+def _table(p=(0.5, 1.0, 5.0), name="coeffs.npz"):
+    mu = np.unique(np.concatenate([np.linspace(-1, 1, 21), [-EPS, EPS]]))
+    p = np.asarray(p)
+    d = SLAB.coefficients(mu[None, :], p[:, None])
+    return TabulatedCoefficients(mu, p, d.d_mumu, d.d_mup, d.d_pp, ultrarelativistic=True, name=name)
+
+
+def test_table_refuses_momenta_outside_its_range():
+    """No extrapolation: p = 6 beyond the table's [0.5, 5] is refused naming the table and range."""
+    table = _table()
+    with pytest.raises(ValueError, match=r"table coeffs\.npz: momentum p = 6 is outside the table's p range \[0\.5, 5\]"):
+        table.coefficients(np.array([0.2]), np.array([6.0]))
+    with pytest.raises(ValueError, match="outside the table's p range"):
+        pitch_integrals(table, np.array([0.4]))
+
+
+def test_table_momentum_outside_by_round_off_warns_and_takes_the_end():
+    """p = 5 (1 + 1e-14): round-off of a grid edge (P_ROUNDOFF = 1e-12): a warning, and the
+    table's values at p = 5."""
+    table = _table()
+    mu = np.array([-0.5, 0.3])
+    with pytest.warns(UserWarning, match="outside the table's p range .* by round-off"):
+        got = table.coefficients(mu, np.array(5.0 * (1 + 1e-14)))
+    np.testing.assert_array_equal(got.d_mumu, table.coefficients(mu, np.array(5.0)).d_mumu)
+
+
+def test_table_in_a_case_beyond_its_range_is_refused(tmp_path):
+    """A table case whose momentum grid reaches beyond the table: the run stops with the message."""
+    mu = np.unique(np.concatenate([np.linspace(-1, 1, 21), [-EPS, EPS]]))
+    p = np.array([0.5, 1.0, 2.0])
+    d = SLAB.coefficients(mu[None, :], p[:, None])
+    np.savez(tmp_path / "t.npz", mu=mu, p=p, d_mumu=d.d_mumu, d_mup=d.d_mup, d_pp=d.d_pp)
+    from fpsolve.build import build_grid
+    from fpsolve.face_coefficients import face_coefficients
+
+    text = (pytest.importorskip("pathlib").Path(__file__).resolve().parents[1] / "cases" / "compton_getting.toml").read_text()
+    text = text.replace('form = "linear"', 'model = "table"\ntable = "t.npz"').replace("s = 1.6666666666666667\n", "")
+    (tmp_path / "c.toml").write_text(text.replace("mu_cells = 64", "mu_cells = 8").replace("p_cells = 128", "p_cells = 4"))
+    case = load_case(tmp_path / "c.toml", ["grid.p_min=0.6", "grid.p_max=3.0", "probes.p=[1.0]"])
+    with pytest.raises(ValueError, match=r"t\.npz: momentum p = 3 is outside the table's p range \[0\.5, 2\]"):
+        face_coefficients(case.turbulence_model(), build_grid(case))

@@ -310,6 +310,17 @@ class SlabAlfven:
         return 4.0 * scale * d_f * d_b / ((1.0 - eps * m) ** 2 * d_f + (1.0 + eps * m) ** 2 * d_b)
 
     @property
+    def end_exponents(self) -> tuple:
+        r"""Exponents ``b`` of the pitch-angle integrands ``~ d^{b-1}`` at the zeros of ``D_mumu``.
+
+        ``D_mumu ~ |mu -+ eps|^{s-1}`` at a resonance gap with one wave direction (|H_c| = 1,
+        Eq. 27), at ``mu = 0`` for eps = 0 or Eq. (28): ``1/D_mumu ~ d^{1-s}``, ``b = 2 - s``
+        (exact in floating point for 1 <= s <= 2).  The quadrature uses it instead of its fitted
+        value (:func:`~fpsolve.physics.quadrature.integrate_pieces`, ``known_b``).
+        """
+        return (2.0 - self.s,)
+
+    @property
     def equation(self) -> str:
         """Paper equation(s) of the chosen coefficient form."""
         return _FORMS[self.form]

@@ -53,6 +53,11 @@ def mu_edges(model, p):
     return np.concatenate([-ones, np.clip(inner, -1.0, 1.0), ones], axis=-1)
 
 
+def end_exponents(model) -> tuple:
+    """Known end-point exponents of the model's integrands (``()`` if it declares none)."""
+    return tuple(getattr(model, "end_exponents", ()))
+
+
 def with_node_axes(p, extra: int):
     """``p`` reshaped to broadcast against nodes with ``extra`` trailing axes."""
     p = np.asarray(p, dtype=float)
@@ -123,7 +128,8 @@ def pitch_integrals(model, p) -> PitchIntegrals:
             omm * r_c,  # Eq. 7, g_c constant
         )
 
-    k0, h0, two_kpp, i_s, i_c, i_s1, i_c1 = integrate_pieces(integrands, mu_edges(model, p))
+    k0, h0, two_kpp, i_s, i_c, i_s1, i_c1 = integrate_pieces(integrands, mu_edges(model, p),
+                                                                  known_b=end_exponents(model))
     no_scattering = (np.asarray(model.d0(p)) <= 0.0) if hasattr(model, "d0") else np.zeros(p.shape, bool)
     if np.any(no_scattering):
         k0 = np.where(no_scattering, np.inf, k0)

@@ -13,8 +13,22 @@ s = 5/3).  Each node is therefore returned as a pair (``base``, ``off``): the ne
 endpoint and the exact signed offset from it.  The coefficient functions form
 ``mu - c`` as ``(base - c) + off``, exact whenever ``c`` is that endpoint.
 
-The truncation of the rule at ``u_max = 340`` (distance ``exp(-680)`` ~ 1e-296) bounds the
-neglected tail by ``~1e-296**(2-s)/(2-s)``: below 1e-13 for s <= 1.95.
+End pieces (s up to 2).  The rule stops at ``u_max = 340`` (distance ``exp(-680)`` ~ 1e-296 of
+the piece).  For an integrand ``~ C d**(1-s)`` the part beyond is ``~ d**(2-s)/(2-s)`` of the
+integral: 1e-3 at s = 1.99, 50% at s = 1.999.  :func:`integrate_pieces` therefore continues the
+trapezoidal sum analytically at every piece end where the integrand is singular enough to
+matter: from the integrand at the nodes at ``|u| ~ 300`` and ``|u| ~ 150`` (distances ``x1 ~
+1e-261``, ``x2 ~ 1e-130`` of the piece, where a singular integrand is its leading power to
+~1e-130) it fits ``f = C x**(b-1)`` and replaces the nodes beyond ``x1`` by the infinite rest of
+the sum of that power law, ``f(x1) x1 Q(b)``, ``Q(b) = sum_k h pi cosh t_k (1-x_k)(x_k/x1)**b``
+(summed in logarithms: its terms decay only like ``exp(-b pi sinh t)``).  ``b`` is computed as
+``ln[(f2 x2)/(f1 x1)]/ln(x2/x1)`` so that its error, ~1e-18 absolute, gives a relative error
+~1e-18 (1/b + 600) of the end piece: ~2e-15 at s = 1.999, 5e-14 at ``2 - s = 1e-5``, 1e-12 at
+``2 - s = 5e-7``.  A model that knows the exponent (slab waves: ``b = 2 - s`` at the zeros of
+``D_mumu``) passes it as ``known_b`` and the fitted value snaps to it: exact for any s < 2.
+The continuation is applied where ``b < B_TAIL = 0.1`` (the truncated part is below
+``exp(-600 b)`` ~ 1e-26 of the integral otherwise, so results for s <= 1.9 are unchanged bit for
+bit).  ``b <= 0`` (``f ~ 1/d`` or worse: not integrable) gives an infinite integral.
 """
 from __future__ import annotations
 
@@ -24,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["Nodes", "as_nodes", "tanh_sinh_nodes", "exp_sinh_rule", "integrate_pieces"]
+__all__ = ["Nodes", "as_nodes", "tanh_sinh_nodes", "exp_sinh_rule", "integrate_pieces", "tail_sum", "BLOCK_VALUES"]
 
 #: Step of the tanh-sinh rule. h = 1/16 gives ~1e-15 on the moment integrands (tested).
 STEP = 1.0 / 16.0
@@ -86,13 +100,102 @@ def tanh_sinh_nodes(a, b, step: float = STEP):
     return Nodes(base, off), np.where(off != 0.0, length * w, 0.0)
 
 
-def integrate_pieces(func, edges, step: float = STEP):
+#: Integrand values (pieces x nodes, all batch axes) that callers evaluating many integrals
+#: (the solver's conductances, Eq. 7 at every cell) put into one call: the temporaries of a
+#: call are ~20 arrays of this many doubles, ~80 MB (scripts/bench_coefficients.py).
+BLOCK_VALUES = 1 << 19
+
+#: Continue the sum analytically at piece ends where the fitted exponent ``b`` (integrand
+#: ``~ x**(b-1)``) is below this (see module docstring).
+B_TAIL = 0.1
+#: ``|u|`` of the two nodes the end-point power law is fitted at.
+_FIT_U = (300.0, 150.0)
+#: ``b Q`` terms are summed until ``b (ln x1 - ln x_k)`` exceeds this (``exp(-60)`` ~ 1e-26).
+_TAIL_DEPTH = 60.0
+
+
+@lru_cache(maxsize=8)
+def _fit_indices(step: float = STEP):
+    """Indices (in the reference rule, left end) of the nodes at ``|u| ~ 300`` and ``~ 150``."""
+    t, left, _, _ = _tanh_sinh_reference(step)
+    u = 0.5 * np.pi * np.sinh(t)
+    i1, i2 = (int(np.argmin(np.where(t < 0, np.abs(-u - uf), np.inf))) for uf in _FIT_U)
+    return i1, i2
+
+
+def tail_sum(b, step: float = STEP):
+    r"""``Q(b) = sum_{k beyond x1} h pi cosh t_k (1 - x_k) (x_k/x_1)**b`` on the reference rule.
+
+    With the integrand ``f = f(x_1) (x/x_1)**(b-1)`` beyond the fit node ``x_1`` the neglected
+    part of the sum is ``f(x_1) x_1 Q(b)`` (``Q -> 1/b`` as b -> 0, ``int_0^{x_1} f = f_1 x_1/b``
+    up to the trapezoid end correction this sum includes).  ``b <= 0``: infinite.
+    """
+    b = np.asarray(b, dtype=float)
+    out = np.full(b.shape, np.inf)
+    ok = b > 0
+    if not np.any(ok):
+        return out
+    t, left, _, _ = _tanh_sinh_reference(step)
+    i1, _ = _fit_indices(step)
+    u1 = 0.5 * np.pi * np.sinh(t[i1])
+    ln_x1 = np.log(left[i1])
+    # extension t_k = t_1 - m h until b (ln x_1 - ln x_k) ~ 2 b (|u_k| - |u_1|) > _TAIL_DEPTH
+    u_end = -u1 + 0.5 * _TAIL_DEPTH / b[ok].min() + 50.0
+    m = np.arange(1, int(np.ceil((np.arcsinh(2.0 * u_end / np.pi) + t[i1]) / step)) + 2)
+    tk = t[i1] - m * step
+    uk = 0.5 * np.pi * np.sinh(tk)
+    ln_xk = 2.0 * uk - np.log1p(np.exp(2.0 * uk))  # ln expit(2u), no overflow for u << 0
+    depth = ln_x1 - ln_xk  # >= 0, increasing
+    terms = step * np.pi * np.cosh(tk) * expit(-2.0 * uk) * np.exp(-b[ok][:, None] * depth)
+    out[ok] = terms.sum(axis=-1)
+    return out
+
+
+#: A fitted exponent within this of a known one (``known_b``) is replaced by the known value
+#: (fit error ~1e-18; a genuinely different exponent this close is indistinguishable anyway).
+_SNAP = 1e-9
+
+
+def _end_tails(v, nodes, w, step, known_b=()):
+    """Power-law continuation beyond the fit node at both ends of every piece.
+
+    Returns ``(drop, tail)``: a mask of the nodes (beyond the fit node) that the continuation
+    replaces, and the continuation per piece, shape ``v.shape[:-1]``.
+    """
+    n = v.shape[-1]
+    i1, i2 = _fit_indices(step)
+    drop = np.zeros(v.shape, dtype=bool)
+    tail = np.zeros(v.shape[:-1])
+    for j1, j2, deeper in ((i1, i2, slice(0, i1)), (n - 1 - i1, n - 1 - i2, slice(n - i1, n))):
+        f1, f2 = v[..., j1], v[..., j2]
+        x1, x2 = np.abs(nodes.off[..., j1]), np.abs(nodes.off[..., j2])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            ratio = (f2 / f1) * (x2 / x1)  # ~ (x2/x1)**b, of order 1 where b is small
+            b = np.log(ratio) / np.log(x2 / x1)
+        # x1 >= 1e-290: the fit node's offset is a normal double (pieces longer than ~3e-32)
+        use = ((w[..., j1] > 0) & (x1 >= 1e-290) & np.isfinite(f1) & np.isfinite(f2) & (f1 != 0)
+               & (ratio > 0) & np.isfinite(b) & (b < B_TAIL))
+        if not np.any(use):
+            continue
+        for bk in known_b:
+            b = np.where(np.abs(b - bk) <= _SNAP, bk, b)
+        drop[..., deeper] |= use[..., None]
+        tail[use] += f1[use] * x1[use] * tail_sum(b[use], step)
+    return drop, tail
+
+
+def integrate_pieces(func, edges, step: float = STEP, known_b=()):
     """Integrate ``func(nodes)`` over consecutive pieces ``edges[..., k]..edges[..., k+1]``.
 
     ``edges`` has shape ``S + (K+1,)``; ``func`` receives :class:`Nodes` of shape
     ``S + (K, n)`` and returns values of that shape (or a tuple of such arrays).
     Returns the integral(s) over the whole range, shape ``S``.  Zero-length pieces
-    contribute exactly zero even where ``func`` is singular there.
+    contribute exactly zero even where ``func`` is singular there.  Singular piece ends get
+    the analytic power-law continuation of the module docstring (an integral that diverges
+    there, ``f ~ 1/d`` or worse, is returned as +-inf).  ``known_b``: exact end exponents
+    (integrand ``~ d**(b-1)``) the model knows, e.g. ``2 - s`` for ``1/D_mumu`` at a zero of
+    ``D_mumu ~ d**(s-1)``; a fitted ``b`` within 1e-9 of one is replaced by it, which keeps the
+    end piece exact also for ``2 - s`` down to 2e-16 (the fit alone: ~5e-19/(2-s) relative).
     """
     edges = np.asarray(edges, dtype=float)
     nodes, w = tanh_sinh_nodes(edges[..., :-1], edges[..., 1:], step)
@@ -105,9 +208,17 @@ def integrate_pieces(func, edges, step: float = STEP):
         values = func(nodes)
         single = not isinstance(values, tuple)
         values = (values,) if single else values
-        out = tuple(np.where((w > 0) & (np.isfinite(v) | ~unrepresentable), w * v, 0.0).sum(axis=(-1, -2))
-                    for v in values)
-    return out[0] if single else out
+        out = []
+        for v in values:
+            v = np.broadcast_to(v, w.shape)
+            terms = np.where((w > 0) & (np.isfinite(v) | ~unrepresentable), w * v, 0.0)
+            drop, tail = _end_tails(v, nodes, w, step, tuple(known_b))
+            if np.any(drop):
+                terms = np.where(drop, 0.0, terms)
+                out.append(terms.sum(axis=(-1, -2)) + tail.sum(axis=-1))
+            else:
+                out.append(terms.sum(axis=(-1, -2)))
+    return out[0] if single else tuple(out)
 
 
 @lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,13 +25,22 @@ from .quadrature import as_nodes
 
 __all__ = ["TabulatedCoefficients", "CallableCoefficients", "load_callable", "load_table"]
 
+#: A momentum outside the table's p range by at most this (relative) is round-off of the grid
+#: (p edges from geomspace/exp/log: a few ulp, ~1e-15): taken at the table's end with a warning.
+P_ROUNDOFF = 1e-12
+
 
 @dataclass(frozen=True)
 class TabulatedCoefficients:
     """``D``s tabulated at nodes ``mu`` (covering [-1, 1]) x ``p``; linear in mu and in ln p.
 
     Arrays ``d_mumu``, ``d_mup``, ``d_pp`` have shape ``(p.size, mu.size)``.  The table's mu
-    nodes are the break points (the interpolant has kinks there).  ``D_mumu`` must be positive at
+    nodes are the break points (the interpolant has kinks there).  Evaluation outside the
+    table's p range is refused (``ValueError`` naming the table, the momentum and the range;
+    no extrapolation); a momentum outside by no more than ``P_ROUNDOFF`` (relative) is taken
+    at the table's end with a warning.  A table with a single p node is p-independent.
+    Inside the range the interpolant is a convex combination of the nodes, so non-negative
+    nodes give non-negative ``D_mumu``, ``D_pp`` and a positive semi-definite tensor stays so.  ``D_mumu`` must be positive at
     the interior nodes: a zero of the linear interpolant inside (-1, 1) (e.g. Eq. 28 at mu = 0)
     makes ``int dmu/D_mumu`` diverge; such coefficients need the exact shape (``CallableCoefficients``).
     """
@@ -41,6 +51,7 @@ class TabulatedCoefficients:
     d_mup: np.ndarray
     d_pp: np.ndarray
     ultrarelativistic: bool = False
+    name: str = "table"
     _interp: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -75,10 +86,34 @@ class TabulatedCoefficients:
         p = np.asarray(p, dtype=float)
         return np.broadcast_to(self.mu[1:-1], p.shape + (self.mu.size - 2,))
 
+    def check_momenta(self, p):
+        """``p`` clamped into the table's p range; refuses momenta outside it (beyond round-off)."""
+        p = np.asarray(p, dtype=float)
+        if self.p.size == 1:
+            return p
+        lo, hi = self.p[0], self.p[-1]
+        outside = (p < lo) | (p > hi)
+        if not np.any(outside):
+            return p
+        far = (p < lo * (1.0 - P_ROUNDOFF)) | (p > hi * (1.0 + P_ROUNDOFF)) | np.isnan(p)
+        if np.any(far):
+            bad = p[far] if np.ndim(p) else np.array([float(p)])
+            q = bad.max() if bad.max() > hi else bad.min()  # the farthest outside
+            raise ValueError(
+                f"table {self.name}: momentum p = {q:.10g} is outside the table's p range "
+                f"[{lo:.10g}, {hi:.10g}]; allowed: a momentum grid (p edges, report momenta) inside that range "
+                "(the table is not extrapolated)")
+        q = p[outside].flat[0] if np.ndim(p) else float(p)
+        warnings.warn(f"table {self.name}: momentum p = {q!r} is outside the table's p range "
+                      f"[{lo!r}, {hi!r}] by round-off; taken at the table's end", stacklevel=3)
+        return np.clip(p, lo, hi)
+
     def coefficients(self, mu, p) -> Coefficients:
         m = as_nodes(mu).value
-        m, pp = np.broadcast_arrays(m, np.asarray(p, dtype=float))
+        m, pp = np.broadcast_arrays(m, self.check_momenta(p))
         pts = np.stack([np.log(pp).ravel(), np.clip(m, -1, 1).ravel()], axis=-1)
+        # inside the range the interpolant is a convex combination of non-negative nodes: the
+        # floor at 0 of D_mumu, D_pp only removes round-off of the interpolation weights
         return Coefficients(*(np.maximum(f(pts), 0.0).reshape(m.shape) if i != 1 else f(pts).reshape(m.shape)
                               for i, f in enumerate(self._interp)))
 
@@ -111,7 +146,7 @@ def load_table(path, ultrarelativistic=False) -> TabulatedCoefficients:
         if missing:
             raise ValueError(f"table {path} lacks {sorted(missing)}; allowed: an .npz with mu, p, d_mumu, d_mup, d_pp")
         return TabulatedCoefficients(data["mu"], data["p"], data["d_mumu"], data["d_mup"], data["d_pp"],
-                                     ultrarelativistic=ultrarelativistic)
+                                     ultrarelativistic=ultrarelativistic, name=str(path))
 
 
 def load_callable(spec: str, base: Path | None = None):
