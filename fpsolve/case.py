@@ -554,6 +554,12 @@ class Case:
         return 1.5 * (nnz * 12 * 5.5 + n * 8 * 60) / 1e9
 
 
+#: Largest s of a run (the report takes any s < 2): the quadrature is exact up to s = 2 - 2^-52, but
+#: the discrete problem's round-off floor grows ~3e-11/(2-s) (measured with the direct solve,
+#: slab case: 2.7e-7 at 2 - s = 1e-4, 2.8e-5 at 1e-6, 9e5 at 2.2e-16).
+S_MAX_RUN = 1.9999
+
+
 def _check_run_case(case: Case) -> None:
     """Consistency of a run case: domain, source inside, probes inside, memory, a steady state exists."""
     src, g, bd, where = case.source, case.grid, case.boundaries, case.origin
@@ -597,6 +603,17 @@ def _check_run_case(case: Case) -> None:
         except ValueError as err:
             raise CaseError(f"{where}: [grid] p_min = {p_min!r}: {err} (V_A must stay below v on the "
                             f"whole momentum grid); allowed: a larger p_min") from None
+    if hasattr(model, "check_momenta"):  # user tables: no extrapolation beyond their p range
+        try:
+            model.check_momenta(grid.p_edges)
+        except ValueError as err:
+            raise CaseError(f"{where}: [turbulence] table: {err}") from None
+    s = getattr(model, "s", None)
+    if s is not None and s > S_MAX_RUN:
+        raise CaseError(f"{where}: [turbulence] s = {s!r}: outside the allowed range [1, {S_MAX_RUN}] for a run "
+                        f"(closer to 2 the scattering rate D_0 ~ 1/(2-s) at fixed mean free path lifts the solve's "
+                        f"round-off floor, ~3e-11/(2-s): 3e-7 at s = 1.9999, O(1) at s = 2 - 2e-16); "
+                        f"fpsolve report takes [1, 2)")
     escape = not homogeneous and "escape" in (bd.z_min, bd.z_max)
     if not (escape or case.losses.any or bd.p_diffusion == "zero_value"):
         raise CaseError(f"{where}: no steady state: particles neither escape ([boundaries]) nor are lost "

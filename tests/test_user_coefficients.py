@@ -148,17 +148,19 @@ def test_table_momentum_outside_by_round_off_warns_and_takes_the_end():
 
 
 def test_table_in_a_case_beyond_its_range_is_refused(tmp_path):
-    """A table case whose momentum grid reaches beyond the table: the run stops with the message."""
+    """A table case whose momentum grid reaches beyond the table is refused before any work, one
+    line naming the case file, the key and the table's range (no extrapolation)."""
     mu = np.unique(np.concatenate([np.linspace(-1, 1, 21), [-EPS, EPS]]))
     p = np.array([0.5, 1.0, 2.0])
     d = SLAB.coefficients(mu[None, :], p[:, None])
     np.savez(tmp_path / "t.npz", mu=mu, p=p, d_mumu=d.d_mumu, d_mup=d.d_mup, d_pp=d.d_pp)
-    from fpsolve.build import build_grid
-    from fpsolve.face_coefficients import face_coefficients
+    from fpsolve.case import CaseError
 
     text = (pytest.importorskip("pathlib").Path(__file__).resolve().parents[1] / "cases" / "compton_getting.toml").read_text()
     text = text.replace('form = "linear"', 'model = "table"\ntable = "t.npz"').replace("s = 1.6666666666666667\n", "")
     (tmp_path / "c.toml").write_text(text.replace("mu_cells = 64", "mu_cells = 8").replace("p_cells = 128", "p_cells = 4"))
-    case = load_case(tmp_path / "c.toml", ["grid.p_min=0.6", "grid.p_max=3.0", "probes.p=[1.0]"])
-    with pytest.raises(ValueError, match=r"t\.npz: momentum p = 3 is outside the table's p range \[0\.5, 2\]"):
-        face_coefficients(case.turbulence_model(), build_grid(case))
+    with pytest.raises(CaseError) as err:
+        load_case(tmp_path / "c.toml", ["grid.p_min=0.6", "grid.p_max=3.0", "probes.p=[1.0]"])
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(str(tmp_path / "c.toml")) and "[turbulence] table:" in msg
+    assert "momentum p = 3 is outside the table's p range [0.5, 2]" in msg
