@@ -80,6 +80,17 @@ def _row_blocks(n_rows, per_row):
     return [slice(a, min(a + rows, n_rows)) for a in range(0, n_rows, rows)]
 
 
+def _blocked_pieces(model, p, bounds, per_interval):
+    """Blocks of momenta over the intervals between consecutive ``bounds`` (mu centres or edges):
+    yields ``(rows, pieces, p with node axes)``, at most ``BLOCK_VALUES`` quadrature values each."""
+    n = bounds.size - 1
+    for blk in _row_blocks(p.size, n * per_interval):
+        pk = p[blk]
+        lo = np.broadcast_to(bounds[:-1], (pk.size, n))
+        hi = np.broadcast_to(bounds[1:], (pk.size, n))
+        yield blk, _pieces(lo, hi, _breakpoints(model, pk, n)), with_node_axes(pk, 3)
+
+
 def _model_name(model):
     return getattr(model, "name", None) or type(model).__name__
 
@@ -128,12 +139,7 @@ def face_coefficients(model, grid) -> FaceCoefficients:
     w_s = np.empty((p_c.size, nf))
     w_c = np.empty((p_c.size, nf))
     n_pieces = np.asarray(model.breakpoints(p_c[:1])).shape[-1] + 1
-    for blk in _row_blocks(p_c.size, nf * n_pieces * n_nodes):
-        pk = p_c[blk]
-        lo = np.broadcast_to(mu_c[:-1], (pk.size, nf))
-        hi = np.broadcast_to(mu_c[1:], (pk.size, nf))
-        pieces = _pieces(lo, hi, _breakpoints(model, pk, nf))
-        pb = with_node_axes(pk, 3)
+    for blk, pieces, pb in _blocked_pieces(model, p_c, mu_c, n_pieces * n_nodes):
 
         def ratios(mu: Nodes, pb=pb):
             d_mumu, d_mup, _ = model.coefficients(mu, pb)
@@ -149,12 +155,7 @@ def face_coefficients(model, grid) -> FaceCoefficients:
 
     # momentum faces: mu-cell averages of the reduced momentum diffusion D_pp - D_mup^2/D_mumu
     i_rpp = np.empty((p_e.size, n))
-    for blk in _row_blocks(p_e.size, n * n_pieces * n_nodes):
-        pk = p_e[blk]
-        lo = np.broadcast_to(mu_e[:-1], (pk.size, n))
-        hi = np.broadcast_to(mu_e[1:], (pk.size, n))
-        pieces = _pieces(lo, hi, _breakpoints(model, pk, n))
-        pb = with_node_axes(pk, 3)
+    for blk, pieces, pb in _blocked_pieces(model, p_e, mu_e, n_pieces * n_nodes):
 
         def rpp(mu: Nodes, pb=pb):
             if reduced is not None:

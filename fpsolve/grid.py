@@ -110,8 +110,34 @@ def _check_edges(name, e, lo=None, hi=None):
     return e
 
 
+class MuCells:
+    """``mu`` centres and widths ``dmu`` from ``mu_edges`` (Grid, the reference's pitch operator)."""
+
+    @property
+    def mu(self):
+        return 0.5 * (self.mu_edges[1:] + self.mu_edges[:-1])
+
+    @property
+    def dmu(self):
+        return np.diff(self.mu_edges)
+
+
+class PCells:
+    """Momentum centres and volumes from ``p_edges`` (Grid, a term's local plane)."""
+
+    @property
+    def p(self):
+        """Cell momenta: geometric centres ``sqrt(p_- p_+)`` (exact centres of log cells)."""
+        return np.sqrt(self.p_edges[1:] * self.p_edges[:-1])
+
+    @property
+    def p_volume(self):
+        """``V_k = int p^2 dp`` over each momentum cell."""
+        return np.diff(self.p_edges**3) / 3.0
+
+
 @dataclass(frozen=True)
-class Grid:
+class Grid(MuCells, PCells):
     """Edges in z (or None), mu and p; derived centres, widths and volumes."""
 
     z_edges: np.ndarray | None
@@ -165,20 +191,3 @@ class Grid:
     def dz(self):
         return None if self.z_edges is None else np.diff(self.z_edges)
 
-    @property
-    def mu(self):
-        return 0.5 * (self.mu_edges[1:] + self.mu_edges[:-1])
-
-    @property
-    def dmu(self):
-        return np.diff(self.mu_edges)
-
-    @property
-    def p(self):
-        """Cell momenta: geometric centres ``sqrt(p_- p_+)`` (exact centres of log cells)."""
-        return np.sqrt(self.p_edges[1:] * self.p_edges[:-1])
-
-    @property
-    def p_volume(self):
-        """``V_k = int p^2 dp`` over each momentum cell."""
-        return np.diff(self.p_edges**3) / 3.0

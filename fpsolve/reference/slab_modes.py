@@ -42,7 +42,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from ..face_coefficients import face_coefficients
-from ..grid import Grid
+from ..grid import Grid, MuCells
 from ..physics import pitch_integrals
 from .source_integrals import SourceShape, shape_from_source
 
@@ -80,21 +80,13 @@ def wall_graded_edges(z_min: float, z_max: float, h: float, h_wall: float, refin
 # the mu operator at one momentum
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PitchOperator:
+class PitchOperator(MuCells):
     """``W f' = -L f + S d`` at one momentum: conductances ``g_f`` (nmu-1), speed ``v``."""
 
     mu_edges: np.ndarray
     v: float
     p: float
     g_f: np.ndarray
-
-    @property
-    def mu(self):
-        return 0.5 * (self.mu_edges[1:] + self.mu_edges[:-1])
-
-    @property
-    def dmu(self):
-        return np.diff(self.mu_edges)
 
     @property
     def n(self) -> int:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..grid import PCells
+
 __all__ = ["Plane", "Term", "LocalTerm", "ZTerm", "Triplets", "CHANNELS"]
 
 #: The balance channels, in the order they are summed (particles leaving per unit time).
@@ -39,7 +41,7 @@ CHANNELS = ("escape_z_min", "escape_z_max", "outflow_p_min", "outflow_p_max", "c
 
 
 @dataclass(frozen=True)
-class Plane:
+class Plane(PCells):
     """Layout of a local block: momentum edges and the transverse cell widths (``dmu`` for the
     kinetic (mu, p) plane, ``dz`` for the reduced model's (z, p) plane)."""
 
@@ -58,13 +60,6 @@ class Plane:
     def size(self) -> int:
         return self.np_ * self.nt
 
-    @property
-    def p(self):
-        return np.sqrt(self.p_edges[1:] * self.p_edges[:-1])
-
-    @property
-    def p_volume(self):
-        return np.diff(self.p_edges**3) / 3.0
 
     @property
     def index(self):
