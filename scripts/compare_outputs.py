@@ -53,14 +53,20 @@ CHILD = textwrap.dedent('''
     import numpy as np
     from fpsolve import load_case
     from fpsolve.build import build_grid, build_physics
-    from fpsolve.problem import build_problem
+    try:  # this tree
+        from fpsolve.problem import build_problem
+    except ImportError:  # the old tree (fpsolve.operator)
+        from fpsolve.operator import build_problem
     from fpsolve.result import particle_balance
     from fpsolve.solvers import solve_steady
     mode, case_path, out = sys.argv[1], sys.argv[2], sys.argv[3]
     case = load_case(case_path, sys.argv[4:])
     grid, physics = build_grid(case), build_physics(case)
     if mode == "time":
-        from fpsolve.run import compile_kernels
+        try:
+            from fpsolve.warmup import compile_kernels
+        except ImportError:
+            from fpsolve.run import compile_kernels
         compile_kernels()
         build_problem(grid, physics)  # first call: caches, page faults
         t0 = time.perf_counter()
@@ -69,8 +75,8 @@ CHILD = textwrap.dedent('''
         print(json.dumps(dict(wall=wall, **pb.timings)))
         sys.exit(0)
     pb = build_problem(grid, physics)
-    sv = case.values["solver"]
-    f, info = solve_steady(pb, method=sv["method"], rtol=sv["rtol"], max_steps=sv["max_steps"])
+    sv = case.solver if hasattr(case, "solver") else type("S", (), case.values["solver"])  # typed case / old dict
+    f, info = solve_steady(pb, method=sv.method, rtol=sv.rtol, max_steps=sv.max_steps)
     bal = particle_balance(pb, f.reshape(grid.shape))
     A = pb.A.tocsr()
     arrays = dict(A_data=A.data, A_indices=A.indices, A_indptr=A.indptr, b=pb.b, f=f, mass=pb.mass)
