@@ -247,13 +247,13 @@ def observed_points(rows=None) -> list[dict]:
             continue
         band = (r["dec_band_min_deg"], r["dec_band_max_deg"])
         if q == "A1_RA" and "" not in band:
-            mc, compare = dp.band_mean_cos_dec(float(band[0]), float(band[1])), "band A1 = |d1| cos(Dec_b) <cos d>"
+            mc, compare = dp.band_mean_cos_dec(float(band[0]), float(band[1])), "band A1 = abs(d1) cos(Dec_b) <cos d>"
         elif q == "A1_RA":
-            mc, compare = 1.0, "equatorial projection |d1| cos(Dec_b) (no band in the table: upper bound of A1)"
+            mc, compare = 1.0, "equatorial projection abs(d1) cos(Dec_b) (no band in the table: upper bound of A1)"
         elif q == "A1_RA_equatorial":
-            mc, compare = 1.0, "equatorial projection |d1| cos(Dec_b)"
+            mc, compare = 1.0, "equatorial projection abs(d1) cos(Dec_b)"
         else:
-            mc, compare = float("nan"), "3-D |d1|"
+            mc, compare = float("nan"), "3-D abs(d1)"
         pts.append({"id": r["id"], "experiment": r["experiment"], "energy_TeV": float(r["energy_TeV"]),
                     "quantity": q, "value": float(r["value"]), "error": row_error(r),
                     "phase_deg": _num(r["phase_deg"]), "phase_err_deg": _num(r["phase_err_stat_deg"]),
@@ -268,7 +268,7 @@ def observed_points(rows=None) -> list[dict]:
                     "quantity": "dipole_0h+6h", "value": float(np.hypot(d0, d6)), "error": err,
                     "phase_deg": float(np.degrees(np.arctan2(d6, d0)) % 360.0),
                     "phase_err_deg": float(np.degrees(err / np.hypot(d0, d6))), "mean_cos_dec": 1.0,
-                    "compare": "equatorial projection |d1| cos(Dec_b) (from delta_0h, delta_6h)",
+                    "compare": "equatorial projection abs(d1) cos(Dec_b) (from delta_0h, delta_6h)",
                     "approximate": r0["approximate"] == "true"})
     return sorted(pts, key=lambda x: x["energy_TeV"])
 
@@ -527,13 +527,16 @@ def _dipole_figure(data, path):
                 "-.", color="C2", label=f"fit with streaming scale {f2.streaming_scale:.2f}")
     markers = "osD^v<>ph*"
     for i, exp in enumerate(sorted({p["experiment"] for p in data["points"]})):
-        pts = [p for p in data["points"] if p["experiment"] == exp and p["quantity"] != "dipole_3d"]
+        pts = [p for p in data["points"] if p["experiment"] == exp and p["quantity"] != "dipole_3d"
+               and E[0] / 2 <= p["energy_TeV"] <= 2 * E[-1]]  # the runs' range (the table's EeV rows are off it)
         if not pts:
             continue
         x = [p["energy_TeV"] for p in pts]
         y = [1e3 * p["value"] for p in pts]
         ye = [1e3 * p["error"] if np.isfinite(p["error"]) else 0.0 for p in pts]
-        a1.errorbar(x, y, yerr=ye, fmt=markers[i % len(markers)], ms=4, capsize=2, color=f"C{(i + 4) % 10}", label=exp)
+        approx = " (approximate, no errors)" if all(p["approximate"] for p in pts) else ""
+        a1.errorbar(x, y, yerr=ye, fmt=markers[i % len(markers)], ms=4, capsize=2, color=f"C{(i + 4) % 10}",
+                    label=exp + approx)
         ph = [p["phase_deg"] for p in pts]
         phe = [p["phase_err_deg"] if np.isfinite(p["phase_err_deg"]) else 0.0 for p in pts]
         a2.errorbar(x, ph, yerr=phe, fmt=markers[i % len(markers)], ms=4, capsize=2, color=f"C{(i + 4) % 10}")
@@ -541,6 +544,7 @@ def _dipole_figure(data, path):
     a2.axhline(GC_RA_DEC[0], color="C1", lw=0.8, ls="--")
     a2.text(E[0], GC_RA_DEC[0] + 4, "Galactic centre", fontsize=7, color="C1")
     a1.set_xscale("log")
+    a1.set_ylim(bottom=0)
     a1.set_ylabel(r"amplitude [$10^{-3}$]")
     a1.legend(fontsize=6, ncol=2)
     a2.set_ylabel("RA phase [deg]")
