@@ -472,6 +472,10 @@ def _markdown(data, case_path) -> str:
          "delta: Eq. (11), signed (> 0: excess moving along +b, arriving from -b); d1 = (3/2) int mu g/F dmu "
          "(the dipole a detector sees); DA: Eqs. (13)-(14) by quadrature with the kinetic gradients; closed: "
          "Eqs. (35), (36), (43).", "",
+         f"Kinetic runs: {data['trustworthy'].size}, trustworthy (converged, balance closed, f >= 0): "
+         f"{int(np.sum(data['trustworthy']))}. delta_s comes from the V_A = 0 z run, delta_c from the homogeneous "
+         "run (module docstring); the kinetic delta of Eq. (11) extrapolates the mu cell means linearly to +-1 "
+         "(about 1% for the |mu|^(1/3) shape on 16 graded cells), d1 needs no extrapolation.", "",
          "| E [TeV] | Gamma | delta_s kin | Eq. 13 | Eq. 35 | delta_c kin | Eq. 14 | Eq. 36 | Eq. 43 | delta kin "
          "| delta DA | d1 kin | d1 DA | A_eq = abs(d1) cos Dec_b | RA phase [deg] |",
          "|" + "---|" * 15]
