@@ -49,8 +49,8 @@ What each model number is compared with (:func:`model_for_row`):
 The fit (:func:`fit`): ``d_1(E) = d_c(E; H_c V_A) + a d_s(E)`` with ``d_c`` the kinetic
 Compton–Getting dipole at the run values of V_A, fitted per energy by ``c1 V + c2 V^2`` (least
 squares through the origin: delta_c ∝ H_c V_A at small eps, Eq. 36, with the O(eps^2) of Eq. 39
-in c2), and ``a`` (optional, ``fit_streaming=True``) the scale of the kinetic streaming part (a
-point-source asymmetry: the gradient at the Sun); least squares on the projected amplitudes of the
+in c2), and ``a >= 0`` (optional, ``fit_streaming=True``) the scale of the kinetic streaming part (a
+point-source asymmetry: the gradient at the Sun, its source on the case's side); least squares on the projected amplitudes of the
 rows below ``FIT_E_MAX_TEV`` with errors, uncertainty from the Jacobian, chi^2.  The model between
 the run energies is interpolated linearly in ln E.
 """
@@ -338,7 +338,10 @@ def fit(points, energies, c1, c2, d_s, b_ra_dec=dp.DEFAULT_B_RA_DEC, fit_streami
         return (np.abs(model_d1(e, x[0], scale, energies, c1, c2, d_s)) * cosb * mc - y) / sig
 
     x0 = [hc_va0, 1.0] if fit_streaming else [hc_va0]
-    sol = least_squares(resid, x0, x_scale=[hc_va0, 1.0][:len(x0)])
+    # the streaming scale keeps the side of the case's source (a >= 0): a negative a would put the source on
+    # the other side, a different geometry, and with |d1| in the model it trades sign against H_c V_A
+    lower = [-np.inf, 0.0][:len(x0)]
+    sol = least_squares(resid, x0, x_scale=[hc_va0, 1.0][:len(x0)], bounds=(lower, np.inf))
     cov = np.linalg.inv(sol.jac.T @ sol.jac)
     err = np.sqrt(np.diag(cov))
     chi2 = float(np.sum(sol.fun**2))
@@ -494,12 +497,26 @@ def _markdown(data, case_path) -> str:
         else:
             m = "outside the run energies"
         L.append(f"| {p['id']} | {p['energy_TeV']:g} | {p['value']:.3e} | {p['error']:.2e} | {m} | {p['compare']} |")
+    L += ["", "## Earth-orbit Compton–Getting dipole (solar time)", "",
+          "(2 + gamma) V_E/c with gamma = Gamma - 2 from the kinetic F at the Sun (its slope at the row's energy, "
+          "held beyond the run energies); it averages out in sidereal time and is compared only with the "
+          "A1_solar_equatorial rows (the expected equatorial amplitude as EAS-TOP 1996 quotes it).", "",
+          "| id | E [TeV] | measured | error | (2 + gamma) V_E/c |", "|---|---|---|---|---|"]
+    for r in load_measurements():
+        if r["quantity"] != "A1_solar_equatorial":
+            continue
+        e = float(r["energy_TeV"])
+        gam = float(_interp_lnE(data["energy_TeV"], data["Gamma"], e))
+        L.append(f"| {r['id']} | {e:g} | {float(r['value']):.3e} | {row_error(r):.2e} "
+                 f"| {dp.compton_getting_amplitude(gam - 2.0):.3e} |")
     L += ["", "## Fit (projected amplitudes below 100 TeV with errors)", ""]
     for name, f in data["fits"].items():
         if isinstance(f, FitResult):
             L.append(f"- {name}: H_c V_A = {f.hc_va_kms:.2f} ± {f.hc_va_err:.2f} km/s, streaming scale "
                      f"{f.streaming_scale:.3f} ± {f.streaming_scale_err:.3f}, chi^2 = {f.chi2:.2f} for {f.dof} dof "
-                     f"(points: {', '.join(f.ids)})")
+                     f"(points: {', '.join(f.ids)})"
+                     + ("; the streaming scale sits at its bound 0, the errors are those of the unconstrained "
+                        "Jacobian" if name != "hc_va" and f.streaming_scale == 0.0 else ""))
         else:
             L.append(f"- {name}: not fitted ({f})")
     L.append("")
