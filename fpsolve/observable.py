@@ -89,7 +89,7 @@ GC_RA_DEC = tuple(float(x) for x in dp.galactic_to_equatorial(0.0, 0.0))
 def _probe_record(result) -> dict:
     """Anisotropy at the first probe of a solved case (see the module docstring)."""
     from .physics import anisotropy_shapes, delta_c_coefficient_closed, delta_s_coefficient_closed, pitch_integrals
-    from .result import cell_means_at, isotropic_at
+    from .result import cell_means_at, interpolate_z, isotropic_at
 
     case, grid, fields, f = result.case, result.grid, result.fields, result.f
     model = result.problem.physics.model
@@ -107,15 +107,13 @@ def _probe_record(result) -> dict:
         a = cell_means_at(grid, f, z0)[k]
         Fs, dlnz = isotropic_at(grid, f, fields, z0)
         F, dlnf_dz = float(Fs[k]), float(dlnz[k])
-        from .result import interpolate_z
-
         dlnf_dp = float(interpolate_z(grid, fields.dF_dp, z0)[k] / F)
         lo = a[0] + (a[0] - a[1]) * (-1.0 - grid.mu[0]) / (grid.mu[0] - grid.mu[1])
         hi = a[-1] + (a[-1] - a[-2]) * (1.0 - grid.mu[-1]) / (grid.mu[-1] - grid.mu[-2])
         delta_eq11 = float((hi - lo) / (hi + lo))
     g_over_F = (a - F) / F
     w = grid.mu * grid.dmu
-    d1 = float(np.sum(w * g_over_F) / np.sum(w * grid.mu))  # exact for g ~ mu (see dipole_moment)
+    d1 = float(np.sum(w * g_over_F) / np.sum(w * grid.mu))  # slope on mu: exact for g ~ mu (module docstring)
     ints = pitch_integrals(model, np.array([p]))
     ds_q = float(ints.delta_s_coefficient[0] * dlnf_dz)  # Eq. (13)
     dc_q = float(ints.delta_c_coefficient[0] * dlnf_dp)  # Eq. (14)
@@ -133,7 +131,7 @@ def _probe_record(result) -> dict:
             "mu": grid.mu.tolist(), "g_over_F": g_over_F.tolist(), "g_da_over_F": g_da.tolist(),
             "delta_eq11": delta_eq11, "d1": d1, "d1_da": d1_da,
             "delta_s_eq13": ds_q, "delta_c_eq14": dc_q, "delta_s_eq35": ds_closed, "delta_c_eq36": dc_closed,
-            "delta_c_eq43": gamma * abs(hc) * eps,
+            "delta_c_eq43": gamma * abs(hc) * eps,  # Eq. (43) with V_A/v (= V_A/c to 1e-7 at TeV)
             "mean_free_path": float(ints.mean_free_path[0])}
 
 
@@ -173,6 +171,9 @@ def _window(case, kinetic_tev) -> tuple[float, float, float]:
 def _need_physical(case, where):
     if case.system != "physical":
         raise ValueError(f"{where}: [units] system = {case.system!r}; allowed: 'physical' (energies in TeV)")
+    if case.turbulence.model != "slab":
+        raise ValueError(f"{where}: [turbulence] model = {case.turbulence.model!r}; allowed: 'slab' "
+                         f"(the closed forms Eqs. 35, 36, 43)")
 
 
 def plan_streaming(case_path, overrides, energies, extra=()) -> list:
@@ -364,7 +365,6 @@ def anisotropy(case_path, overrides=(), energies=None, out="anisotropy-out", sch
     from .studies import run_tasks
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     cache = str(out / "cache")
     case = fpsolve.load_case(case_path, list(overrides))
     _need_physical(case, case_path)
@@ -381,6 +381,7 @@ def anisotropy(case_path, overrides=(), energies=None, out="anisotropy-out", sch
     if not va0 > 0:
         raise ValueError(f"{case_path}: [turbulence] alfven_speed_kms = {va0!r}; allowed: > 0 (the CG anisotropy)")
     vas = np.array(sorted({float(f) * va0 for f in va_factors} | {va0}))
+    out.mkdir(parents=True, exist_ok=True)  # after the input checks: bad input writes nothing
 
     def go(plans):
         return run_tasks([(str(case_path), o, cache) for o in plans], scheduler, workers, progress,

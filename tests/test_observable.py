@@ -99,3 +99,12 @@ def test_cli_bad_energies(capsys):
     assert main(["anisotropy", "ism_dipole", "--energies", "4,x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--energies" in err[0]
+
+
+def test_cli_code_units_case_refused(capsys, tmp_path):
+    from fpsolve.cli import main
+
+    assert main(["anisotropy", "slab_streaming", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "[units] system" in err[0]
+    assert not (tmp_path / "a").exists()  # bad input writes nothing
