@@ -64,7 +64,8 @@ The fit (:func:`fit`): ``d_1(E) = d_c(E; H_c V_A) + a d_s(E)`` with ``d_c`` the 
 Compton–Getting dipole at the run values of V_A, fitted per energy by ``c1 V + c2 V^2`` (least
 squares through the origin: delta_c ∝ H_c V_A at small eps, Eq. 36, with the O(eps^2) of Eq. 39
 in c2), and ``a >= 0`` (optional, ``fit_streaming=True``) the scale of the kinetic streaming part (a
-point-source asymmetry: the gradient at the Sun, its source on the case's side); least squares on the projected amplitudes of the
+point-source asymmetry: the gradient at the Sun, its source on the case's side); least squares on
+the projected amplitudes of the
 rows below ``FIT_E_MAX_TEV`` with errors, uncertainty from the Jacobian, chi^2.  The model between
 the run energies is interpolated linearly in ln E.
 """
@@ -456,14 +457,16 @@ def _write_h5(data, path, case_path):
     one = {"units": "1"}
     v = {
         "delta": (("energy",), data["delta"], {**one, "long_name": "kinetic delta_s + delta_c (Eq. 11), signed"}),
-        "delta_s": (("energy",), data["delta_s"], {**one, "long_name": "kinetic streaming delta (Eq. 11, V_A = 0 run)"}),
+        "delta_s": (("energy",), data["delta_s"],
+                    {**one, "long_name": "kinetic streaming delta (Eq. 11, V_A = 0 run)"}),
         "delta_c": (("energy",), data["delta_c"], {**one, "long_name": "kinetic Compton-Getting delta (Eq. 11)"}),
         "delta_s_eq13": (("energy",), data["delta_s_eq13"], {**one, "long_name": "Eq. 13 by quadrature"}),
         "delta_c_eq14": (("energy",), data["delta_c_eq14"], {**one, "long_name": "Eq. 14 by quadrature"}),
         "delta_s_eq35": (("energy",), data["delta_s_eq35"], {**one, "long_name": "Eq. 35 closed form"}),
         "delta_c_eq36": (("energy",), data["delta_c_eq36"], {**one, "long_name": "Eq. 36 closed form"}),
         "delta_c_eq43": (("energy",), data["delta_c_eq43"], {**one, "long_name": "Eq. 43: Gamma |H_c| V_A / c"}),
-        "d1": (("energy",), data["d1"], {**one, "long_name": "kinetic dipole moment (3/2) int mu g/F dmu (slope on mu)"}),
+        "d1": (("energy",), data["d1"],
+               {**one, "long_name": "kinetic dipole moment (3/2) int mu g/F dmu (slope on mu)"}),
         "d1_da": (("energy",), data["d1_da"], {**one, "long_name": "Eq. 7 dipole moment"}),
         "amplitude_equatorial": (("energy",), data["amplitude_eq"],
                                  {**one, "long_name": "equatorial projection of the sky dipole -d1 b_hat"}),
@@ -479,7 +482,8 @@ def _write_h5(data, path, case_path):
                                           {"units": "TeV", "long_name": "proton kinetic energy"}),
                                "va": (("va",), data["va_kms"], {"units": "km s-1", "long_name": "Alfven speed"})})
     ds.attrs.update({"case": str(case_path), "Conventions": "CF-1.8", "b_ra_dec_deg": list(data["b_ra_dec"]),
-                     "fits": json.dumps({k: (vars(f) if isinstance(f, FitResult) else f) for k, f in data["fits"].items()})})
+                     "fits": json.dumps({k: (vars(f) if isinstance(f, FitResult) else f)
+                                         for k, f in data["fits"].items()})})
     tmp = Path(str(path) + ".tmp")
     ds.to_netcdf(tmp, engine="h5netcdf")
     tmp.replace(path)
@@ -487,7 +491,8 @@ def _write_h5(data, path, case_path):
 
 def _markdown(data, case_path) -> str:
     L = [f"# The anisotropy at the Sun: {case_path}", "",
-         f"b_hat (RA, Dec) = ({data['b_ra_dec'][0]:.2f}, {data['b_ra_dec'][1]:.2f}) deg; V_A = {data['va0_kms']:g} km/s. "
+         f"b_hat (RA, Dec) = ({data['b_ra_dec'][0]:.2f}, {data['b_ra_dec'][1]:.2f}) deg; "
+         f"V_A = {data['va0_kms']:g} km/s. "
          "delta: Eq. (11), signed (> 0: excess moving along +b, arriving from -b); d1 = (3/2) int mu g/F dmu "
          "(the dipole a detector sees); DA: Eqs. (13)-(14) by quadrature with the kinetic gradients; closed: "
          "Eqs. (35), (36), (43).", "",
@@ -610,7 +615,9 @@ def _shapes_figure(case_path, overrides, path, cache, scheduler, workers, progre
         st = plan_streaming(case_path, list(overrides), [4.0], list(extra) + so)[0]
         plans.append(st)
     recs = run_tasks([(str(case_path), o, cache) for o in plans], scheduler, workers, progress, task=observable_task)
-    cgp = [plan_compton_getting(case_path, list(overrides), [4.0], [r["Gamma"]], [_va0(case_path, overrides)], list(extra) + [f"turbulence.s={s!r}"])[0]
+    va0 = _va0(case_path, overrides)
+    cgp = [plan_compton_getting(case_path, list(overrides), [4.0], [r["Gamma"]], [va0],
+                                list(extra) + [f"turbulence.s={s!r}"])[0]
            for r, s in zip(recs, (1.6666666666666667, 1.0))]
     recs += run_tasks([(str(case_path), o, cache) for o in cgp], scheduler, workers, progress, task=observable_task)
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.6), sharey=True)

@@ -60,8 +60,8 @@ def test_fit_recovers_synthetic_hc_va(chain):
     pts = []
     for e, d in zip(E, d1):
         amp = float(ob.sky(d).amplitude)
-        pts.append({"id": f"syn{e:g}", "experiment": "synthetic", "energy_TeV": float(e), "quantity": "A1_RA_equatorial",
-                    "value": amp, "error": 0.01 * amp, "mean_cos_dec": 1.0})
+        pts.append({"id": f"syn{e:g}", "experiment": "synthetic", "energy_TeV": float(e),
+                    "quantity": "A1_RA_equatorial", "value": amp, "error": 0.01 * amp, "mean_cos_dec": 1.0})
     f = ob.fit(pts, E, data["cg_c1"], data["cg_c2"], data["d1_s"])
     # the quadratic in V through 31-124 km/s is exact to O(eps^3) ~ 1e-11 relative; 1e-6 is far from it
     # and far below a wrong slope (a missing factor shows as > 1%)
