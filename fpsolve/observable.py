@@ -586,9 +586,9 @@ def _dipole_figure(data, path):
     a2.axhline(GC_RA_DEC[0], color="C1", lw=0.8, ls="--")
     a2.text(E[0], GC_RA_DEC[0] + 4, "Galactic centre", fontsize=7, color="C1")
     a1.set_xscale("log")
-    a1.set_ylim(bottom=0)
+    a1.set_ylim(0, 1.5 * a1.get_ylim()[1])  # headroom for the legend above the curves
     a1.set_ylabel(r"amplitude [$10^{-3}$]")
-    a1.legend(fontsize=6, ncol=2)
+    a1.legend(fontsize=6, ncol=2, loc="upper left", framealpha=0.8)
     a2.set_ylabel("RA phase [deg]")
     a2.set_ylim(0, 360)
     a2.set_yticks([0, 90, 180, 270, 360])
