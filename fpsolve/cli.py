@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--scheduler", default=None)
     swp.add_argument("--workers", type=int, default=None)
     swp.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
+    ani = command("anisotropy", help="kinetic anisotropy at the Sun vs measured dipoles (fpsolve/observable.py)")
+    ani.add_argument("case")
+    ani.add_argument("--energies", default=None, help="comma list of kinetic energies in TeV (default: [particle])")
+    ani.add_argument("--out", default="anisotropy-out")
+    ani.add_argument("--scheduler", default=None)
+    ani.add_argument("--workers", type=int, default=None)
+    ani.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     inf = command("info", help="summary of an output file")
     inf.add_argument("file")
     plo = command("plot", help="standard figures of an output file")
@@ -133,6 +140,15 @@ def main(argv=None) -> int:
             fixed = [o for o in args.overrides if o not in sweeps]
             records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers, _want_bar(args))
             print(f"{len(records)} runs; wrote {Path(args.out) / 'sweep.md'}")
+        elif args.command == "anisotropy":
+            from .observable import anisotropy
+
+            try:
+                energies = None if args.energies is None else [float(e) for e in args.energies.split(",")]
+            except ValueError:
+                raise ValueError(f"--energies {args.energies!r}: expected a comma list of numbers (TeV)") from None
+            anisotropy(args.case, args.overrides, energies, args.out, args.scheduler, args.workers, _want_bar(args))
+            print(f"wrote {Path(args.out) / 'anisotropy.md'}, anisotropy.h5, dipole.png, g_mu_4tev.png")
         elif args.command == "plot":
             return _plot(args)
         return 0

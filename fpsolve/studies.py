@@ -89,9 +89,11 @@ def _bar(total, progress):
     return tqdm(total=total, desc="runs", unit="run", file=sys.stderr)
 
 
-def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, progress: bool = False) -> list:
+def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, progress: bool = False,
+              task=run_task) -> list:
     """Run ``(case_path, overrides, cache_dir)`` tasks: a Dask cluster if ``scheduler``, else local
-    processes; results in task order; ``progress`` draws a bar over finished runs (stderr)."""
+    processes; results in task order; ``progress`` draws a bar over finished runs (stderr).  ``task``
+    is the module-level function each tuple is given to (default :func:`run_task`)."""
     bar = _bar(len(tasks), progress)
     try:
         if scheduler is not None:
@@ -100,7 +102,7 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
             except ImportError as err:
                 raise ValueError("--scheduler needs dask.distributed (pip install distributed)") from err
             client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
-            futures = [client.submit(run_task, *t, pure=False) for t in tasks]
+            futures = [client.submit(task, *t, pure=False) for t in tasks]
             if bar is not None:
                 for _ in dask_completed(futures):
                     bar.update(1)
@@ -108,13 +110,13 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
         if workers == 1 or len(tasks) == 1:
             out = []
             for t in tasks:
-                out.append(run_task(*t))
+                out.append(task(*t))
                 if bar is not None:
                     bar.update(1)
             return out
         # spawn, not fork: numba's OpenMP threads make fork unsafe once the parent ran a kernel
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_task, *t) for t in tasks]
+            futures = [pool.submit(task, *t) for t in tasks]
             if bar is not None:
                 for _ in as_completed(futures):
                     bar.update(1)
