@@ -23,8 +23,14 @@ Thresholds that a theory independent of the kinetic scheme predicts are checks w
     F_diff(z0)/F_diff(0) - 1 (~ z0/(0.7 + z0) for the source at 0.3): it passes 1% at Kn = 0.0105 and 10%
     at Kn = 0.115.  The kinetic crossings must lie within 10% of these: the log-log interpolation between
     sweep points (a factor 3, quick: 10, apart) of an error ~ Kn/(1 + 0.96 Kn) errs by <= 3%, and the
-    kinetic's own departure from Milne-wall diffusion (<= 7e-4 of F up to Kn = 1) moves them by < 1%.
-    At 4 mu cells (F(0) 2% off) the 1% crossing would move by a factor ~3: the check sees resolution;
+    kinetic's own departure from Milne-wall diffusion (4e-4 of F at 32 mu cells: the discrete kappa_zz)
+    moves the 1% crossing by 4% (measured 0.00995 against 0.0104).  At 8 mu cells (F(0) 0.6% off) it
+    would move by ~60%: the check sees the mu resolution;
+  * g(mu) at z = 0.95 against Eq. (7) is reported beside the same error from the semi-analytic
+    reference, exact in z on the same mu grid (fpsolve.reference; cell mean of f, cell-mean gradient of
+    F).  Not a check: the kinetic reads F' from the DG slope of the cell, the reference from the cell
+    ends, and in the wall layer these differ (Kn = 0.3: 2.7% against 3.0%; Kn = 0.1: 6.4e-4 against
+    7.5e-5), which moves a log-interpolated crossing by ~10%, the size of any band one could state;
   * full g_c against Eq. (7): what Eq. (7) misses is the even eps^2 G_2 of ERRATA §5, so the error
     is max|eps^2 G_2|/max|g_Eq7| (~ eps, with the kinetic Gamma) up to O(eps Gamma) relative: the 1%
     crossing must agree with the one of that prediction on the same eps points within 15% (eps Gamma ~
@@ -51,8 +57,6 @@ NAME = "knudsen"
 MILNE_CROSSING_BAND = 0.10
 #: Band of the 1% crossing of the full g_c error around the ERRATA §5 prediction (module docstring).
 G2_CROSSING_BAND = 0.15
-#: Band of the g(z=0.95) crossings around the exact-in-z reference's (module docstring).
-WALL_CROSSING_BAND = 0.10
 #: mu cells of the (mu-converged to ~1e-4) Milne length of the prediction.
 MILNE_MU_CELLS = 256
 
@@ -174,10 +178,6 @@ def run(out, quick=False):
         checks.append(Check(NAME, f"Kn where F(0) vs diffusion (F=0 at walls) passes {level:.0%}", "Kn (sweep)",
                             crossing(rows[:, 0], rows[:, 1], level), predicted, MILNE_CROSSING_BAND,
                             "Milne-wall diffusion = kinetic F(0) to O(Kn^2): theory without the scheme"))
-    for level in (0.01, 0.1):
-        checks.append(Check(NAME, f"Kn where g(z=0.95) vs Eq. 7 passes {level:.0%}", "Kn (sweep)",
-                            crossing(rows[:, 0], rows[:, 4], level), crossing(rows[:, 0], rows[:, 5], level),
-                            WALL_CROSSING_BAND, "same error from the exact-in-z reference on the same mu grid"))
     # patch test: in the source-free stretch Eq. (38) with the kinetic F' is exact at any Kn where F is
     # linear, and the mu conductances make it exact at the mu centres; left: the solve's round-off
     # (forward error <= rtol = 1e-10 of f, seen in g ~ Kn F: <= 1e-8 of g; measured 6e-12)
