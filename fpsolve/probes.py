@@ -4,10 +4,11 @@ diffusion approximation.
 A probe is evaluated at the (z, p) the case asks for, not at the nearest cell: under refinement
 the nearest cell centre moves, and a value read there would converge at the rate of that drift
 (and change its name).  In z the cell means are interpolated linearly between cell centres
-(:func:`~fpsolve.result.interpolate_z`); in p, between the two neighbouring momentum centres, linearly
-in ln p — F geometrically (ln F linear in ln p: exact for a power law), g/F, d ln F/d ln p,
-(dF/dz)/F and delta linearly.  Both are second order in the cell size (the scheme's own order) and
-constant beyond the outer centres (first order there; the probe says so).  The Eq. (7) shapes, the
+(:func:`~fpsolve.result.interpolate_z`, constant beyond the outer z centres: first order there); in p,
+between the two neighbouring momentum centres, linearly in ln p — F geometrically (ln F linear in
+ln p: exact for a power law), g/F, d ln F/d ln p, (dF/dz)/F and delta linearly — and extrapolated the
+same way over the half cell between p_min (p_max) and the outer centre.  Second order in the cell
+size (the scheme's own order); the probe says how it was placed.  The Eq. (7) shapes, the
 Eq. (9) kappa_zz and the closed forms are evaluated at the requested momentum itself.
 
 At each probe: F and g = f - F, the Eq. (7) prediction g_s + g_c with the interpolated numerical
@@ -58,7 +59,8 @@ class Probe:
 
 def p_weights(p_centres, p0):
     """``(cells, weights, note)`` of the linear interpolation in ln p between momentum centres to ``p0``
-    (the value at the nearest outer centre beyond them; note None at a centre)."""
+    (extrapolation from the two outer centres beyond them — the probe is inside [p_min, p_max], so at
+    most half a cell; the value of the only cell for one momentum cell; note None at a centre)."""
     lp, x = np.log(np.asarray(p_centres, dtype=float)), float(np.log(p0))
     if lp.size == 1:
         return [0], [1.0], None if abs(x - lp[0]) <= ON_CENTRE * max(1.0, abs(lp[0])) else "p held (1 momentum cell)"
@@ -66,8 +68,8 @@ def p_weights(p_centres, p0):
     t = (x - lp[i]) / (lp[i + 1] - lp[i])
     if abs(t) <= ON_CENTRE or abs(1 - t) <= ON_CENTRE:
         return [i + int(round(t))], [1.0], None
-    if t < 0 or t > 1:
-        return [0 if t < 0 else lp.size - 1], [1.0], "p held at the outer momentum centre"
+    if t < 0 or t > 1:  # between p_min (p_max) and the outer centre: at most half a cell, still second order
+        return [i, i + 1], [1.0 - t, t], "p extrapolated beyond the outer momentum centre (in ln p)"
     return [i, i + 1], [1.0 - t, t], "p interpolated between cell centres (in ln p)"
 
 

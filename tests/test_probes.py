@@ -14,8 +14,10 @@ def test_p_weights_at_between_and_beyond_the_centres():
     assert p_weights(pc, 2.0) == ([1], [1.0], None)
     cells, w, note = p_weights(pc, np.sqrt(2.0))  # halfway in ln p
     assert cells == [0, 1] and w == pytest.approx([0.5, 0.5], abs=1e-15) and "interpolated" in note
-    assert p_weights(pc, 0.9)[:2] == ([0], [1.0]) and "held" in p_weights(pc, 0.9)[2]
-    assert p_weights(pc, 5.0)[:2] == ([2], [1.0])
+    cells, w, note = p_weights(pc, 1 / np.sqrt(2.0))  # half a cell below the first centre
+    assert cells == [0, 1] and w == pytest.approx([1.5, -0.5], abs=1e-15) and "extrapolated" in note
+    assert p_weights(pc, 4 * np.sqrt(2.0))[1] == pytest.approx([-0.5, 1.5], abs=1e-15)
+    assert p_weights(np.array([1.0]), 1.01) == ([0], [1.0], "p held (1 momentum cell)")
     assert z_placement(np.array([-0.5, 0.5]), 0.5) is None
     assert "interpolated" in z_placement(np.array([-0.5, 0.5]), 0.0)
 
