@@ -14,7 +14,7 @@ def test_validate_quick(tmp_path):
     assert len(checks) >= 40 and all(r["passed"] for r in checks)
     assert len(patches) >= 7 and all(r["passed"] for r in patches)  # streaming 6, knudsen 1
     report = (tmp_path / "v" / "report.md").read_text()
-    assert "| transport | net convection" in report and "**FAIL**" not in report
+    assert "| transport | check | net convection" in report and "**FAIL**" not in report
     assert (tmp_path / "v" / "compton_getting" / "compton_getting_fig2.png").exists()
 
 
