@@ -3,7 +3,8 @@ r"""Convergence ladders and parameter sweeps: independent runs, local processes 
 ``fpsolve converge CASE --refine z,mu,p --levels 4 --ratio 2`` multiplies the cell counts of the
 refined axes by ``ratio**level`` and reports, for every quantity (F, |g/F| at the probes — each
 evaluated at its requested (z, p) by interpolation, so that its value and name do not follow the
-nearest cell centre as it moves with refinement — the streaming amplitude against Eq. 38, the balance closure), the observed order from
+nearest cell centre as it moves with refinement — the streaming amplitude against Eq. 38, the
+balance closure, judged against 1 since it is relative to the injection), the observed order from
 the last three levels, ``p = ln(|q1 - q0| / |q2 - q1|) / ln(ratio)``, the Richardson value
 ``q* = q2 + (q2 - q1)/(ratio**p - 1)``, its error estimate ``|q* - q2|`` and the converged digits
 ``-log10(|q* - q2| / |q*|)``.  ``fpsolve sweep CASE key=v1,v2 ...`` runs the product of the listed

@@ -125,7 +125,8 @@ def main_for(module_run, name: str):
     checks = module_run(out, quick=a.quick)
     (out / "checks.json").write_text(json.dumps([c.record() for c in checks], indent=1))
     for c in checks:
-        label = "INFO" if c.kind == "info" else ("PASS" if c.passed else "FAIL") + (" (patch test)" if c.kind == "patch" else "")
+        label = "INFO" if c.kind == "info" else ("PASS" if c.passed else "FAIL")
+        label += " (patch test)" if c.kind == "patch" else ""
         print(f"{label} {c.name}: {c.computed:.6g} vs {c.reference:.6g} "
               f"(error {c.error:.2e}, tolerance {c.tolerance:.1e})")
     sys.exit(0 if all(c.passed for c in checks) else 1)
