@@ -71,7 +71,7 @@ def test_slab_against_the_mu_converged_reference():
 
 @pytest.mark.parametrize("hc", [-0.8, -0.2, 0.3, 0.5, 1.0])
 def test_compton_getting_fig2(hc):
-    """Odd part of g/F within 2e-3 of Eq. (7) with the exact Eq. (27) coefficients (measured 4e-4-8.1e-4:
+    """Odd part of g/F within 2e-3 of Eq. (7) with the exact Eq. (27) coefficients (measured 1.9e-4-8.1e-4:
     2.5x the largest).
 
     Eq. (7) omits the O(eps^2) even term G_2 and the O(1/(D_0 T_c)) loss term (ERRATA §5); the odd
