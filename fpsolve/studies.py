@@ -1,8 +1,10 @@
 r"""Convergence ladders and parameter sweeps: independent runs, local processes or a Dask cluster.
 
 ``fpsolve converge CASE --refine z,mu,p --levels 4 --ratio 2`` multiplies the cell counts of the
-refined axes by ``ratio**level`` and reports, for every quantity (F, |g/F| and delta at the
-probes, the streaming amplitude against Eq. 38, the balance closure), the observed order from
+refined axes by ``ratio**level`` and reports, for every quantity (F, |g/F| at the probes — each
+evaluated at its requested (z, p) by interpolation, so that its value and name do not follow the
+nearest cell centre as it moves with refinement — the streaming amplitude against Eq. 38, the
+balance closure, judged against 1 since it is relative to the injection), the observed order from
 the last three levels, ``p = ln(|q1 - q0| / |q2 - q1|) / ln(ratio)``, the Richardson value
 ``q* = q2 + (q2 - q1)/(ratio**p - 1)``, its error estimate ``|q* - q2|`` and the converged digits
 ``-log10(|q* - q2| / |q*|)``.  ``fpsolve sweep CASE key=v1,v2 ...`` runs the product of the listed
@@ -29,11 +31,17 @@ REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells"}
 AXES = ("z", "mu", "p")  # the order of GridSection.cells
 
 
+def probe_label(pr) -> str:
+    """A probe's name: its *requested* (z, p), the same at every level of a ladder (the probe is
+    evaluated there by interpolation, :mod:`fpsolve.probes`), never the nearest cell's."""
+    return f"p={pr.p:.4g}" if pr.z is None else f"z={pr.z:.4g},p={pr.p:.4g}"
+
+
 def quantities(result) -> dict:
-    """Scalar diagnostics of a run, named by probe."""
+    """Scalar diagnostics of a run, named by probe (its requested z, p: :func:`probe_label`)."""
     q = {"balance closure": float(result.balance["closure"])}
     for pr in result.probes:
-        where = f"p={pr.p:.4g}" if pr.z is None else f"z={pr.z:.4g},p={pr.p:.4g}"
+        where = probe_label(pr)
         q[f"F({where})"] = float(pr.F)
         q[f"max|g/F|({where})"] = float(np.max(np.abs(pr.g_over_F)))
         if np.isfinite(pr.streaming_amplitude):
@@ -74,7 +82,8 @@ def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> d
         return record
     result = fpsolve.solve(case)
     record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": result.info.converged,
-              "wall_s": result.timings["total_s"], "quantities": quantities(result), "cached": False}
+              "wall_s": result.timings["total_s"], "quantities": quantities(result), "cached": False,
+              "placements": {probe_label(pr): pr.placement for pr in result.probes}}
     if cache is not None and result.info.converged:  # a failed run is never reused
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(record))
@@ -147,11 +156,17 @@ def ladder(case, refine, levels, ratio) -> list:
 NOISE = 1e-8
 
 
-def richardson(values, ratio):
-    """Observed order, extrapolated value, error estimate and converged digits from the last three levels."""
+#: Quantities that are already relative to a scale of 1 (the balance closure is relative to the
+#: injected number): their round-off is judged against 1, not against their own (round-off) size.
+UNIT_SCALE = ("balance closure",)
+
+
+def richardson(values, ratio, scale=None):
+    """Observed order, extrapolated value, error estimate and converged digits from the last three levels;
+    differences below ``NOISE * scale`` (default: the largest of the values) are round-off."""
     q0, q1, q2 = values[-3:]
     d1, d2 = q1 - q0, q2 - q1
-    scale = max(abs(q0), abs(q1), abs(q2))
+    scale = max(abs(q0), abs(q1), abs(q2)) if scale is None else scale
     if max(abs(d1), abs(d2)) <= NOISE * scale:
         return {"order": float("nan"), "extrapolated": q2, "error": max(abs(d1), abs(d2)),
                 "digits": float(-np.log10(max(abs(d1), abs(d2), 1e-300) / scale)) if scale else float("nan"),
@@ -188,11 +203,17 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
     rows = []
     for name in names:
         vals = [r["quantities"][name] for r in records]
-        rows.append({"quantity": name, "values": vals, **richardson(vals, ratio)})
+        rows.append({"quantity": name, "values": vals,
+                     **richardson(vals, ratio, 1.0 if name in UNIT_SCALE else None)})
     lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", "",
              "| level | overrides | unknowns | wall [s] | cached |", "|---|---|---|---|---|"]
     for i, (s, r) in enumerate(zip(steps, records)):
         lines.append(f"| {i} | {' '.join(s)} | {r['unknowns']} | {r['wall_s']:.2f} | {r['cached']} |")
+    lines += ["", "Probes are evaluated at the requested (z, p) at every level (linear interpolation between z "
+              "cell centres, in ln p between momentum centres: second order):", ""]
+    for label in records[0].get("placements", {}):
+        lines.append(f"- {label}: " + "; ".join(f"level {i}: {r.get('placements', {}).get(label, '?')}"
+                                                for i, r in enumerate(records)))
     lines += ["", "| quantity | " + " | ".join(f"level {i}" for i in range(levels))
               + " | observed order | Richardson | error estimate | converged digits | note |",
               "|---" * (levels + 6) + "|"]

@@ -38,7 +38,8 @@ def summary_text(result) -> str:
     for pr in result.probes:
         where = "homogeneous" if pr.z is None else f"z = {pr.z:.6g}"
         lines.append(f"probe {where}, p = {pr.p:.6g}: F = {pr.F:.6e}, max|g/F| = "
-                     f"{np.max(np.abs(pr.g_over_F)):.4e}, |g - g_Eq7|/|g_Eq7| = {pr.rel_err_da:.3e}")
+                     f"{np.max(np.abs(pr.g_over_F)):.4e}, |g - g_Eq7|/|g_Eq7| = {pr.rel_err_da:.3e}"
+                     + (f" ({pr.placement})" if getattr(pr, "interpolated", False) else ""))
         if pr.z is not None and np.isfinite(pr.streaming_amplitude) and pr.g_eq39_over_F is None:
             lines.append(f"    streaming amplitude g/(F' |mu|^(2-s) sgn mu): kinetic {pr.streaming_amplitude:.6e}, "
                          f"Eq. 38 {pr.streaming_amplitude_eq38:.6e} "

@@ -33,28 +33,58 @@ def test_bundled_cases_are_trustworthy(name, overrides):
     assert r.trustworthy
 
 
-def test_slab_streaming_amplitude():
-    """Streaming amplitude at z = 0 within 1% of Eq. (38) with the numerical F'(0) (measured 1e-12):
-    the source-free region between source and boundary, where the diffusion approximation holds."""
+def test_slab_streaming_amplitude_patch_test():
+    """Patch test (holds by construction, says nothing about resolution): the mu conductances make Eq. (7)
+    exact at the mu centres in the source-free diffusion limit, so the streaming amplitude at z = 0 equals
+    Eq. (38) with the numerical F'(0) on any mu grid (4 cells: 3e-14).  Tolerance: the solve's forward error
+    <= rtol = 1e-10 of f, seen in g ~ 1e-2 F: 1e-8 (measured 1e-12)."""
     pr = run("slab_streaming").probes[0]
-    assert abs(pr.streaming_amplitude / pr.streaming_amplitude_eq38 - 1) < 0.01
-    assert pr.rel_err_da < 0.01
+    assert abs(pr.streaming_amplitude / pr.streaming_amplitude_eq38 - 1) < 1e-8
+    assert pr.rel_err_da < 1e-8
+    pr4 = run("slab_streaming", "grid.mu_cells=4").probes[0]
+    assert pr4.rel_err_da < 1e-8  # ... while F(0) is 2% off (next test)
+
+
+def _mu_converged_slab(result):
+    from fpsolve.cli import validation_package
+
+    validation_package()
+    from fpsolve.validation.common import mu_converged_slab
+
+    return mu_converged_slab(result)
+
+
+def test_slab_against_the_mu_converged_reference():
+    """What the patch test cannot see: F(0) and the escape fractions of the public slab against the
+    semi-analytic reference, exact in z and Richardson-extrapolated in mu (fpsolve.reference), which
+    shares no discretisation with the run.  F(0): 2e-3, 5x the measured 4.1e-4 (the discrete kappa_zz at
+    32 mu cells, second order); it fails at 8 mu cells (5.9e-3) and 4 (2.2e-2).  Escape fractions: 2e-5,
+    5x the measured 3.5e-6 (they see the Milne length only as 0.3 dz0/2: 2.2e-5 at 4 mu cells)."""
+    r = run("slab_streaming")
+    ref = _mu_converged_slab(r)
+    assert abs(r.probes[0].F / ref["F"][0] - 1) < 2e-3
+    for end in ("z_min", "z_max"):
+        assert abs(r.balance[f"escape_{end}"] / r.balance["injected"] - ref[f"escape_{end}"][0]) < 2e-5
+    for cells in ("8", "4"):
+        assert abs(run("slab_streaming", f"grid.mu_cells={cells}").probes[0].F / ref["F"][0] - 1) > 5e-3
 
 
 @pytest.mark.parametrize("hc", [-0.8, -0.2, 0.3, 0.5, 1.0])
 def test_compton_getting_fig2(hc):
-    """Odd part of g/F within 0.5% of Eq. (7) with the exact Eq. (27) coefficients (measured 0.02-0.08%).
+    """Odd part of g/F within 2e-3 of Eq. (7) with the exact Eq. (27) coefficients (measured 1.9e-4-8.1e-4:
+    2.5x the largest).
 
     Eq. (7) omits the O(eps^2) even term G_2 and the O(1/(D_0 T_c)) loss term (ERRATA §5); the odd
-    part is exact through O(eps^2), and the loss term is 8e-4 of it here.  Fig. 2's straight lines:
+    part is exact through O(eps^2), and the loss term is 8e-4 of it here.  This comparison is blind to the
+    mu resolution (4.6e-4 at 4 mu cells, 4.0e-4 at 64 for H_c = -0.8: the conductances make Eq. 7 exact at
+    the mu centres); what it measures is the physics beyond Eq. 7.  Fig. 2's straight lines:
     g_odd/(eps Gamma) = H_c mu up to O(eps) (bound eps = 0.01; measured <= 0.0033).
     """
     r = run("compton_getting", f"turbulence.cross_helicity={hc}")
     pr = r.probes[0]
     err = np.max(np.abs(odd(pr.g_over_F) - odd(pr.g_da_over_F))) / np.max(np.abs(odd(pr.g_da_over_F)))
-    assert err < 5e-3
-    k = int(np.argmin(np.abs(r.grid.p - pr.p)))
-    gamma = -pr.p * r.fields.dF_dp[k] / pr.F
+    assert err < 2e-3
+    gamma = -pr.p * pr.dF_dp / pr.F  # at the requested probe momentum
     eps = float(r.problem.physics.model.eps(pr.p))
     assert np.max(np.abs(odd(pr.g_over_F) / (gamma * eps) - hc * r.grid.mu)) < eps
 
@@ -85,7 +115,9 @@ def test_swk_point_source():
     # the streaming anisotropy at the Sun follows Eq. (38) with the kinetic gradient (thick limit)
     for pr in r.probes:
         # thick limit (dz/lambda ~ 3000): the conductances make Eq. (38) exact at the mu centres; what is
-        # left is the discrete kappa_zz of 16 mu cells (O(dmu^2) ~ 1e-3) (measured 3e-6)
+        # left is the discrete kappa_zz of 16 mu cells (O(dmu^2) ~ 1e-3) and the probe's ln p
+        # interpolation of g/F ~ lambda(p) ~ p^(1/3) (measured 4e-5, 6e-5 between centres, 2.4e-4 at x = 10,
+        # half a cell beyond the first centre)
         assert abs(pr.streaming_amplitude / pr.streaming_amplitude_eq38 - 1) < 1e-3
 
 

@@ -10,16 +10,20 @@ def test_validate_quick(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     records = json.loads((tmp_path / "v" / "checks.json").read_text())
     checks = [r for r in records if r["kind"] == "check"]
+    patches = [r for r in records if r["kind"] == "patch"]
     assert len(checks) >= 40 and all(r["passed"] for r in checks)
+    assert len(patches) >= 7 and all(r["passed"] for r in patches)  # streaming 6, knudsen 1
     report = (tmp_path / "v" / "report.md").read_text()
-    assert "| transport | net convection" in report and "**FAIL**" not in report
+    assert "| transport | check | net convection" in report and "**FAIL**" not in report
     assert (tmp_path / "v" / "compton_getting" / "compton_getting_fig2.png").exists()
 
 
 def test_validate_only_and_bad_name(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fpsolve.cli", "validate", "--quick", "--only", "streaming",
                            "--out", str(tmp_path / "v")], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and "6 of 6 checks passed" in proc.stdout
+    assert proc.returncode == 0 and "10 of 10 checks passed" in proc.stdout, proc.stdout
+    report = (tmp_path / "v" / "report.md").read_text()
+    assert "6 of 6 patch tests passed" in report and "| streaming | patch test | amplitude" in report
     proc = subprocess.run([sys.executable, "-m", "fpsolve.cli", "validate", "--only", "nonsense"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "unknown problem" in proc.stderr

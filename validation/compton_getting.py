@@ -23,8 +23,11 @@ from .common import Check, even, figure, main_for, odd, save, solve_case
 NAME = "compton_getting"
 HC = (-0.8, -0.2, 0.3, 0.5, 1.0)
 #: Eq. (7) is exact through O(eps^2) in the odd part; the catastrophic-loss correction is
-#: 1/(4(2-s) D_0 T_c) ~ 8e-4 of it and the p discretisation 3e-4 (128 cells): 0.5% (issue bound).
-ODD_TOL = 5e-3
+#: 1/(4(2-s) D_0 T_c) ~ 8e-4 of it: measured 1.9e-4 (H_c = 0.5) to 8.1e-4 (H_c = 1); 2e-3 is 2.5x the
+#: largest.  The comparison is blind to the mu resolution (4.6e-4 at 4 mu cells, 4.0e-4 at 64 for
+#: H_c = -0.8: the conductances make Eq. 7 exact at the mu centres); what it measures is the physics
+#: beyond Eq. 7, which the loss-term check below attributes.
+ODD_TOL = 2e-3
 #: Fig. 2 lines: corrections are O(eps) = 1e-2 in units of eps Gamma.
 LINE_TOL = 1e-2
 #: Even part vs Eq. 7 + eps^2 G_2: the remainder is O(eps^3 Gamma^3)/O(eps^2 Gamma^2) ~ eps Gamma ~ 5%
@@ -45,12 +48,12 @@ def run(out, quick=False):
     for hc in HC:
         r = solve_case("compton_getting", [f"turbulence.cross_helicity={hc}"], out, f"cg_hc{hc:+.1f}")
         pr, mu = r.probes[0], r.grid.mu
-        k = int(np.argmin(np.abs(r.grid.p - pr.p)))
-        gamma = -pr.p * r.fields.dF_dp[k] / pr.F
+        gamma = -pr.p * pr.dF_dp / pr.F  # at the probe momentum (interpolated between centres)
         eps = float(r.problem.physics.model.eps(pr.p))
         err_odd = np.max(np.abs(odd(pr.g_over_F) - odd(pr.g_da_over_F))) / np.max(np.abs(odd(pr.g_da_over_F)))
         checks.append(Check(NAME, f"odd part H_c={hc:+.1f}", "max|g_odd - Eq.7_odd|/max|Eq.7_odd|", err_odd, 0.0,
-                            ODD_TOL, "Eq. 7 exact through O(eps^2) in the odd part", absolute=True))
+                            ODD_TOL, "Eq. 7 exact through O(eps^2) in the odd part; blind to the mu resolution "
+                            "(exact at the mu centres by construction): measures the loss term beyond Eq. 7", absolute=True))
         slope = np.sum(odd(pr.g_over_F) * mu * r.grid.dmu) / np.sum(mu**2 * r.grid.dmu) / (gamma * eps)
         checks.append(Check(NAME, f"Fig. 2 line H_c={hc:+.1f}", "g_odd/(eps Gamma) per mu", slope, hc, LINE_TOL,
                             "Eq. 40 up to O(eps)", absolute=True))
@@ -77,8 +80,7 @@ def run(out, quick=False):
     # ERRATA §5: the catastrophic-loss term that Eq. (7) omits, seen under strong losses
     r = solve_case("compton_getting", ["turbulence.cross_helicity=0.5", "losses.catastrophic_time=0.3"], out, "cg_losses")
     pr, mu, model = r.probes[0], r.grid.mu, r.problem.physics.model
-    k = int(np.argmin(np.abs(r.grid.p - pr.p)))
-    gamma = -pr.p * r.fields.dF_dp[k] / pr.F
+    gamma = -pr.p * pr.dF_dp / pr.F
     corr = catastrophic_loss_correction(mu, s=model.s, eps=float(model.eps(pr.p)), hc=0.5, gamma_index=gamma,
                                         d0=float(model.d0(pr.p)), tau_c=0.3)
     scale = np.max(np.abs(odd(pr.g_da_over_F)))
@@ -98,9 +100,8 @@ def run(out, quick=False):
             "grid.p_cells=48", "probes.p=[4.0]", "losses.catastrophic_time=1e6", "source.p0=1.0"]
     r = solve_case("compton_getting", over, out, "cg_4tev")
     pr = r.probes[0]
-    k = int(np.argmin(np.abs(r.grid.p - pr.p)))
-    gamma = -pr.p * r.fields.dF_dp[k] / pr.F
-    delta = float(r.fields.delta[k])
+    gamma = -pr.p * pr.dF_dp / pr.F
+    delta = pr.delta
     va = 62e5
     checks.append(Check(NAME, "4 TeV delta_c", "delta_c (Eq. 11) at 4 TeV", abs(delta), gamma * va / C_LIGHT,
                         DELTA_TOL, "Eq. 43 with the kinetic Gamma"))
