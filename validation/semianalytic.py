@@ -190,8 +190,10 @@ def run(out, quick=False):
                         "info: 4-cell operator", kind="info"))
     r4 = fpsolve.solve(_case(["grid.mu_cells=4"]))
     checks.append(Check(NAME, "kinetic 4 mu cells: g vs Eq. 7 at z = 0", "|g - g_Eq7|/|g_Eq7| (patch test)",
-                        r4.probes[0].rel_err_da, 0.0, 0.0, "info: holds by construction of the conductances",
-                        absolute=True, kind="info"))
+                        r4.probes[0].rel_err_da, 0.0, 1e-8,
+                        "holds by construction of the conductances (Eq. 7 exact at mu centres in the source-free "
+                        "diffusion limit): round-off of a solve to rtol 1e-10 seen in g ~ 1e-2 F", absolute=True,
+                        kind="patch"))
     checks.append(Check(NAME, "kinetic 4 mu cells: F(0)", "vs mu-converged reference", r4.probes[0].F, F0_conv, 0.0,
                         "info: what the Eq. 7 check cannot see", kind="info"))
     checks.append(Check(NAME, f"public case ({grid.nmu} mu cells, dz = lambda): F(0)", "vs mu-converged reference",
