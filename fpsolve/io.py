@@ -285,6 +285,10 @@ def _write_description(h5, d) -> None:
     for c in aux:
         for axis, dim in enumerate(c.dims):
             h5[c.name].dims[axis].attach_scale(scales[dim])
+    for name, scale in scales.items():  # edges: named on their own scale (no variable uses them)
+        mine = [c.name for c in aux if c.dims == (name,) and not any(set(c.dims) <= set(v.dims) for v in d.variables)]
+        if mine:
+            scale.attrs["coordinates"] = " ".join(mine)
     for v in d.variables:
         ds = _dataset(h5, v.name, v.data)
         for axis, dim in enumerate(v.dims):
@@ -374,7 +378,7 @@ def _read(h5, path, name):
     try:
         return h5[name][...]
     except (OSError, RuntimeError, ValueError) as err:
-        raise FileFormatError(f"{path}: dataset {name!r} is corrupted ({str(err).splitlines()[0]}); "
+        raise FileFormatError(f"{path}: dataset {name!r} is corrupted (checksum or filter failure: {str(err).splitlines()[0]}); "
                               f"not used") from None
 
 
