@@ -219,10 +219,16 @@ def _load(case, overrides):
         return load_case(case, overrides)
     except CaseError as err:
         path = resolve_case_path(case)
-        with contextlib.suppress(OSError):
-            if path.is_file() and path.read_bytes()[:3] == b"\xef\xbb\xbf" and "TOML syntax error" in str(err):
-                raise CaseError(f"{path}: starts with a UTF-8 byte-order mark (BOM); allowed: UTF-8 text "
-                                f"without BOM (save the file again without it)") from None
+        try:
+            data = path.read_bytes() if path.is_file() else None
+        except OSError:
+            data = None
+        if data is not None and data[:3] == b"\xef\xbb\xbf" and "TOML syntax error" in str(err):
+            raise CaseError(f"{path}: starts with a UTF-8 byte-order mark (BOM); allowed: UTF-8 text "
+                            f"without BOM (save the file again without it)") from None
+        if data is not None and not data.strip():
+            raise CaseError(f"{path}: empty case file; allowed: a TOML case (see README; e.g. "
+                            f"fpsolve run slab_streaming)") from None
         raise
 
 
