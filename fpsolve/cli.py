@@ -107,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
     run.add_argument("--keep-partial", action="store_true", help="write a non-converged result, marked as such")
-    run.add_argument("--checkpoint", help="checkpoint file of the march (default: OUTPUT.checkpoint.h5)")
+    run.add_argument("--checkpoint", help="checkpoint file of the march (default: the --restart file, else "
+                     "OUTPUT.checkpoint.h5); removed after a successful result")
     run.add_argument("--checkpoint-every", type=_count(1), default=0, metavar="N",
                      help="checkpoint every N march steps (N >= 1)")
     run.add_argument("--checkpoint-minutes", type=_number(0.0), default=0.0, metavar="M",
@@ -336,8 +337,9 @@ def _progress(args, case, ck_path, case_key, latest):
 
 
 def _restart_command(args, ck_path, out) -> str:
-    parts = ["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), "--restart", str(ck_path)]
-    return " ".join(parts)
+    import shlex
+
+    return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), "--restart", str(ck_path)])
 
 
 def _run(args) -> int:
@@ -352,14 +354,15 @@ def _run(args) -> int:
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     case_file = resolve_case_path(args.case)
     check_output_path(out, inputs=[case_file, args.restart])
+    key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
+    state = read_checkpoint(args.restart, key) if args.restart else None
     marching = args.restart is not None or case.solver.method == "march"
-    ck_path = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".checkpoint.h5")
+    # checkpoints: --checkpoint, else the file restarted from (one file per march), else OUT.checkpoint.h5
+    ck_path = Path(args.checkpoint or args.restart or out.with_suffix(".checkpoint.h5"))
     if marching:
         check_output_path(ck_path, inputs=[case_file], option="--checkpoint")
         if ck_path.resolve() == out.resolve():
             raise OutputPathError(f"--checkpoint {ck_path}: the same file as the output; allowed: another name")
-    key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
-    state = read_checkpoint(args.restart, key) if args.restart else None
     with output_lock(out), interruptible():
         latest = [None]
         callback, bar = _progress(args, case, ck_path, key, latest)
@@ -394,25 +397,24 @@ def _run(args) -> int:
             for png in standard_figures(result, out.with_suffix("")):
                 print(f"wrote {png}")
         if result.info.converged and marching and not args.keep_checkpoint:
-            _remove_checkpoints([ck_path] + ([Path(args.restart)] if args.restart else []), out)
+            _remove_checkpoint(ck_path, out)
     return 0 if result.info.converged else EXIT_NOT_CONVERGED
 
 
-def _remove_checkpoints(paths, out) -> None:
-    """Remove this run's checkpoint (and the one it restarted from) after a successful result."""
+def _remove_checkpoint(path, out) -> None:
+    """Remove this run's checkpoint file after a successful result (only an fpsolve checkpoint)."""
     import h5py
 
-    for path in dict.fromkeys(p.resolve() for p in paths):
-        if not path.is_file() or path == out.resolve():
-            continue
-        try:
-            with h5py.File(path, "r") as h5:
-                if h5.attrs.get("kind") != "checkpoint":
-                    continue
-        except OSError:
-            continue
-        path.unlink()
-        log.info("removed checkpoint %s (the result is written; --keep-checkpoint keeps it)", path)
+    if not path.is_file() or path.resolve() == out.resolve():
+        return
+    try:
+        with h5py.File(path, "r") as h5:
+            if h5.attrs.get("kind") != "checkpoint":
+                return
+    except OSError:
+        return
+    path.unlink()
+    log.info("removed checkpoint %s (the result is written; --keep-checkpoint keeps it)", path)
 
 
 def validation_package():
