@@ -359,6 +359,10 @@ def _run(args) -> int:
     marching = args.restart is not None or case.solver.method == "march"
     # checkpoints: --checkpoint, else the file restarted from (one file per march), else OUT.checkpoint.h5
     ck_path = Path(args.checkpoint or args.restart or out.with_suffix(".checkpoint.h5"))
+    if args.plot:  # the figures next to the output
+        for png in ("anisotropy", "F"):
+            check_output_path(out.with_name(f"{out.stem}_{png}.png"), inputs=[case_file], must_be_fpsolve=False,
+                              option="--plot figure")
     if marching:
         check_output_path(ck_path, inputs=[case_file], option="--checkpoint")
         if ck_path.resolve() == out.resolve():
@@ -537,9 +541,14 @@ def _plot(args) -> int:
     r = read(args.file)
     outdir = Path(args.outdir) if args.outdir else Path(args.file).parent
     check_output_dir(outdir, option="-o")
+    stem = outdir / Path(args.file).stem
+    if outdir.is_dir():
+        for w in what:
+            check_output_path(stem.with_name(f"{stem.name}_{w}.png"), inputs=[args.file], must_be_fpsolve=False,
+                              option="figure")
     outdir.mkdir(exist_ok=True)
     with interruptible():
-        for png in file_figures(r, outdir / Path(args.file).stem, what):
+        for png in file_figures(r, stem, what):
             print(f"wrote {png}")
     return 0
 

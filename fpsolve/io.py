@@ -106,7 +106,8 @@ def check_output_path(path, *, inputs=(), must_be_fpsolve=True, option="-o") -> 
         except OSError as err:
             raise OutputPathError(f"{what}: cannot be used ({err.strerror}); allowed: a new file") from None
         if stat.S_ISDIR(st.st_mode):
-            raise OutputPathError(f"{what}: is a folder; allowed: a file name (e.g. {path / 'out.h5'})")
+            example = f" (e.g. {path / 'out.h5'})" if option == "-o" else ""
+            raise OutputPathError(f"{what}: is a folder; allowed: a file name{example}")
         if not stat.S_ISREG(st.st_mode):
             raise OutputPathError(f"{what}: is not a regular file (device, FIFO or socket); allowed: a file name")
         for other in inputs:

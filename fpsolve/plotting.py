@@ -26,10 +26,25 @@ class _Writer:
         return plt.subplots(figsize=(6, 4))
 
     def save(self, fig, name):
+        """Written to a temporary name next to the target and renamed: never a half-written PNG."""
+        import os
+        import tempfile
+
         fig.tight_layout()
-        self.paths.append(self.stem.with_name(f"{self.stem.name}_{name}.png"))
-        fig.savefig(self.paths[-1], dpi=120)
-        plt.close(fig)
+        path = self.stem.with_name(f"{self.stem.name}_{name}.png")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, dpi=120, format="png")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        finally:
+            plt.close(fig)
+        self.paths.append(path)
 
 
 class _Units:
