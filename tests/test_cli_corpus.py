@@ -6,7 +6,8 @@ Each entry: ``(id, command line, exit status, text the single stderr line must c
 working directory holds ``case.toml`` (the slab case, 20 z cells), ``out.h5`` (a result),
 ``ck.h5`` (a checkpoint), ``notes.txt``, ``sub/`` (a folder), ``incomplete.h5``, ``foreign.h5``
 (HDF5, not fpsolve), ``.out.h5.abcdefgh.tmp`` (a complete-looking leftover temporary file),
-``fifo`` (a named pipe), ``empty.toml``, ``bom.toml`` (the case with a UTF-8 byte-order mark).
+``fifo`` (a named pipe), ``empty.toml``, ``bom.toml`` (the case with a UTF-8 byte-order mark),
+folders ``new_F.png`` and ``out_F.png`` where figures would go.
 """
 import os
 import shlex
@@ -46,6 +47,8 @@ CORPUS = [
      "--checkpoint new.h5: the same file as the output"),
     ("run-checkpoint-missing-folder", "run case.toml solver.method=march --checkpoint no/ck.h5 -o new.h5", BAD,
      "--checkpoint no/ck.h5: folder no does not exist"),
+    ("run-plot-figure-folder", "run case.toml -o new.h5 --plot", BAD, "--plot figure new_F.png: is a folder"),
+    ("plot-figure-folder", "plot out.h5 --what g,F", BAD, "figure out_F.png: is a folder"),
     # --- overrides and options -----------------------------------------------------------------
     ("override-no-key", "run case.toml =3 -o new.h5", BAD, "'=3': not an override; allowed: section.key=value"),
     ("override-three-parts", "run case.toml a.b.c=1 -o new.h5", BAD, "'a.b.c=1': not an override"),
@@ -127,6 +130,8 @@ def template(tmp_path_factory):
                      case.digest(solver=False), case.resolved_text(), fpsolve.__version__, "case.toml")
     (d / "notes.txt").write_text("my notes\n")
     (d / "sub").mkdir()
+    (d / "new_F.png").mkdir()  # a folder where `run --plot` would write a figure
+    (d / "out_F.png").mkdir()  # ... and `plot out.h5`
     with h5py.File(d / "incomplete.h5", "w") as h5:
         h5.attrs["complete"] = False
     with h5py.File(d / "foreign.h5", "w") as h5:
