@@ -36,6 +36,7 @@ import os
 import re
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from ._version import __version__
@@ -180,6 +181,9 @@ def interruptible(*, children: bool = False):
     """SIGINT/SIGTERM raise :class:`Interrupted` inside the block (a second signal while the first is
     being handled is ignored: a checkpoint flush is not cut short).  ``children``: terminate this
     process's worker processes (multiprocessing) first, so that no worker outlives the command."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
     fired = []
 
     def handler(signum, frame):
@@ -253,28 +257,14 @@ def _main(argv) -> int:
     from .solvers import NumericalError
 
     try:
-        args.overrides = _split_overrides(extra)
-        if args.command == "report":
-            case = _load(args.case, args.overrides)
-            print(format_report(case, physics_report(case)))
-        elif args.command == "run":
-            return _run(args)
-        elif args.command == "info":
-            return _info(args)
-        elif args.command == "validate":
-            return _validate(args)
-        elif args.command == "converge":
-            return _converge(args)
-        elif args.command == "sweep":
-            return _sweep(args)
-        elif args.command == "plot":
-            return _plot(args)
-        return 0
-    except Interrupted as sig:
+        with interruptible():
+            return _dispatch(args, extra)
+    except (Interrupted, KeyboardInterrupt) as sig:
         if args.debug:
             raise
-        print(f"fpsolve: interrupted by {sig.name}; nothing written", file=sys.stderr)
-        return 128 + sig.signum
+        signum = getattr(sig, "signum", signal.SIGINT)
+        print(f"fpsolve: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
     except NumericalError as err:
         if args.debug:
             raise
@@ -294,6 +284,20 @@ def _main(argv) -> int:
             f"{err.filename or ''}: could not be written ({err.strerror or err})"
         print(f"fpsolve: error: {_one_line(text)}", file=sys.stderr)
         return EXIT_OUTPUT
+
+
+def _report(args) -> int:
+    case = _load(args.case, args.overrides)
+    print(format_report(case, physics_report(case)))
+    return 0
+
+
+def _dispatch(args, extra) -> int:
+    """The sub-command's function (one per command; each applies the shared checks it needs)."""
+    args.overrides = _split_overrides(extra)
+    commands = {"report": _report, "run": _run, "info": _info, "validate": _validate, "converge": _converge,
+                "sweep": _sweep, "plot": _plot}
+    return commands[args.command](args)
 
 
 def _one_line(err) -> str:

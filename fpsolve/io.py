@@ -47,7 +47,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .dataset import FIELDS, describe, internal
+from .dataset import FIELDS, Z_ONLY, describe, internal
 
 __all__ = ["write_result", "read_result", "write_checkpoint", "read_checkpoint", "describe_file", "FileFormatError",
            "OutputError", "OutputPathError", "check_output_path", "check_output_dir", "output_lock"]
@@ -146,11 +146,27 @@ def _lock_path(path: Path) -> Path:
     return path.parent / f".{path.name}.lock"
 
 
-def _lock_holder(lock: Path):
-    """The pid in a lock file if that process is alive; None if there is no (live) lock."""
+def _process_start(pid: int):
+    """Start time of a process (clock ticks since boot, /proc/PID/stat field 22); None without /proc."""
     try:
-        pid = int(lock.read_text().strip() or 0)
-    except (OSError, ValueError):
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()[19]
+
+
+def _lock_text() -> str:
+    pid = os.getpid()
+    return f"{pid} {_process_start(pid) or ''}".strip()
+
+
+def _lock_holder(lock: Path):
+    """The pid in a lock file if that process is alive (and is the same process: its start time
+    matches, so a reused pid does not hold the lock); None if there is no (live) lock."""
+    try:
+        parts = lock.read_text().split()
+        pid = int(parts[0])
+    except (OSError, ValueError, IndexError):
         return None
     if pid <= 0:
         return None
@@ -159,7 +175,10 @@ def _lock_holder(lock: Path):
     except ProcessLookupError:
         return None  # a writer that died (SIGKILL): a stale lock
     except PermissionError:
-        return pid
+        pass
+    start = _process_start(pid)
+    if len(parts) > 1 and start is not None and parts[1] != start:
+        return None  # the pid was reused by another process
     return pid
 
 
@@ -195,7 +214,7 @@ def output_lock(path):
         except OSError as err:
             raise OutputError(f"{path}: cannot create the lock file {lock} ({err.strerror})") from None
         with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
+            fh.write(_lock_text())
         break
     else:  # pragma: no cover - three stale-lock races in a row
         raise OutputPathError(f"{path}: lock file {lock} keeps reappearing; allowed: a different output path")
@@ -437,7 +456,8 @@ def read_result(path):
         for name in h5:  # every dataset once: checksums of all of them, not only of those used below
             if isinstance(h5[name], h5py.Dataset):
                 _read(h5, path, name)
-        var = {name: internal(_read(h5, path, name)) if name in h5 else None for name, *_ in FIELDS}
+        var = {name: internal(_read(h5, path, name)) if z is not None or name not in Z_ONLY else None
+               for name, *_ in FIELDS}  # _read: a missing field is a FileFormatError
         fields = Fields(var["f"], var["F"], var["g"], var["dF_dz"], var["dF_dp"], var["delta"],
                         var["streaming_flux"], var["g_da"])
         f = var["f"] if z is None else np.stack([var["f"], var["f_slope"]], axis=-1)

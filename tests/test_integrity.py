@@ -122,7 +122,7 @@ def test_concurrent_writer_is_refused(slab_file, tmp_path):
     """A live lock of another process (here: this test process holds it for a CLI child)."""
     out = tmp_path / "r.h5"
     with fio.output_lock(out) as lock:
-        assert lock.read_text() == str(os.getpid())
+        assert lock.read_text().split()[0] == str(os.getpid())
         proc = _cli("run", str(SLAB), "grid.z_cells=20", "-o", "r.h5", cwd=tmp_path)
         assert proc.returncode == 2
         assert proc.stderr.count("\n") == 1 and f"another fpsolve process (pid {os.getpid()})" in proc.stderr
@@ -136,6 +136,32 @@ def test_stale_lock_of_a_dead_writer_is_taken_over(slab_file, tmp_path):
     (tmp_path / ".r.h5.lock").write_text(str(dead.pid))
     fpsolve.write(read_result(slab_file), tmp_path / "r.h5")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+
+
+def test_lock_of_a_reused_pid_is_stale(slab_file, tmp_path):
+    """A lock naming a live pid with another start time (the pid was reused) does not block."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc for process start times")
+    (tmp_path / ".r.h5.lock").write_text(f"{os.getppid()} 1")  # a live process, not the writer
+    fpsolve.write(read_result(slab_file), tmp_path / "r.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+
+
+@pytest.mark.parametrize("damage", ["attr:method", "attr:fpsolve_version", "group:diagnostics", "dataset:f_slope",
+                                    "attr:complete"])
+def test_damaged_structure_is_a_file_format_error(slab_file, tmp_path, damage):
+    """Missing pieces: fpsolve.read raises FileFormatError naming the piece (never KeyError)."""
+    bad = tmp_path / "bad.h5"
+    shutil.copy(slab_file, bad)
+    kind, name = damage.split(":")
+    with h5py.File(bad, "r+") as h5:
+        if kind == "attr":
+            del h5.attrs[name]
+        else:
+            del h5[name]
+    with pytest.raises(FileFormatError) as err:
+        read_result(bad)
+    assert "\n" not in str(err.value) and str(bad) in str(err.value)
 
 
 MARKER_MODULE = """
