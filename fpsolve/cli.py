@@ -14,26 +14,77 @@ naming the step and the first bad cell.
 (transport coefficients and anisotropy predictions, quadrature vs closed forms).
 Bad input: one line on stderr naming the file and key, exit status 2
 (``--debug`` shows the traceback).
+
+Hostile conditions, shared by every command (helpers below, applied command by command):
+output paths are checked before any work (:func:`check_output_path`, :func:`check_output_dir`;
+exit 2); an output that cannot be written (disk full, read-only file system) exits 5 with one
+line and the previous file intact; SIGINT/SIGTERM (:func:`interruptible`) stop a run with one
+line — a march flushes a checkpoint and names the ``--restart`` command — and study commands
+terminate their worker processes; exit 128 + the signal number (130, 143).  A closed stdout
+(``fpsolve info X.h5 | head``) ends quietly with status 141.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import logging
+import math
+import multiprocessing
+import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from ._version import __version__
-from .case import CaseError, load_case
+from .case import CaseError, load_case, resolve_case_path
+from .io import OutputError, OutputPathError, check_output_dir, check_output_path, output_lock
 from .report import format_report, physics_report
 
 log = logging.getLogger("fpsolve")
 
 
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_NUMERICAL, EXIT_OUTPUT = 0, 2, 3, 4, 5
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): ``fpsolve: error: ...; see fpsolve CMD --help``."""
+
+    def error(self, message):
+        print(f"fpsolve: error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _count(lo):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not an integer; allowed: an integer >= {lo}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{text!r}: out of range; allowed: an integer >= {lo}")
+        return value
+    return parse
+
+
+def _number(lo, *, open_lo=True):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
+        if not math.isfinite(value) or value < lo or (open_lo and value == lo):
+            raise argparse.ArgumentTypeError(f"{text!r}: out of range; allowed: a finite number "
+                                             f"{'>' if open_lo else '>='} {lo:g}")
+        return value
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="fpsolve", description="Cosmic-ray Fokker–Planck transport beyond "
+    ap = _Parser(prog="fpsolve", description="Cosmic-ray Fokker–Planck transport beyond "
                                  "the diffusion approximation (Schlickeiser et al. 2019).")
     ap.add_argument("--version", action="version", version=f"fpsolve {__version__}")
     def common(p, default):
@@ -44,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     common(ap, lambda d: d)
     # the same options after the sub-command; SUPPRESS keeps the sub-parser from resetting them
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = _Parser(add_help=False)
     common(shared, lambda d: argparse.SUPPRESS)
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -57,10 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
     run.add_argument("--keep-partial", action="store_true", help="write a non-converged result, marked as such")
-    run.add_argument("--checkpoint", help="checkpoint file of the march (default: OUTPUT.checkpoint.h5)")
-    run.add_argument("--checkpoint-every", type=int, default=0, metavar="N", help="checkpoint every N march steps")
-    run.add_argument("--checkpoint-minutes", type=float, default=0.0, metavar="M", help="checkpoint every M minutes")
+    run.add_argument("--checkpoint", help="checkpoint file of the march (default: the --restart file, else "
+                     "OUTPUT.checkpoint.h5); removed after a successful result")
+    run.add_argument("--checkpoint-every", type=_count(1), default=0, metavar="N",
+                     help="checkpoint every N march steps (N >= 1)")
+    run.add_argument("--checkpoint-minutes", type=_number(0.0), default=0.0, metavar="M",
+                     help="checkpoint every M minutes (M > 0)")
     run.add_argument("--restart", metavar="CHECKPOINT", help="continue a march from a checkpoint")
+    run.add_argument("--keep-checkpoint", action="store_true",
+                     help="keep the checkpoint file after a successful result (default: removed)")
     run.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     val = command("validate", help="run the validation problems, write a Markdown/JSON report")
     val.add_argument("--quick", action="store_true", help="coarse subset (CI)")
@@ -69,24 +125,24 @@ def _parser() -> argparse.ArgumentParser:
     con = command("converge", help="refinement ladder: observed orders, Richardson values")
     con.add_argument("case")
     con.add_argument("--refine", default="z", help="comma list of z, mu, p")
-    con.add_argument("--levels", type=int, default=4)
-    con.add_argument("--ratio", type=float, default=2.0)
+    con.add_argument("--levels", type=_count(3), default=4, help="refinement levels (>= 3)")
+    con.add_argument("--ratio", type=_number(1.0), default=2.0, help="refinement ratio (> 1)")
     con.add_argument("--out", default="converge-out")
     con.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
-    con.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    con.add_argument("--workers", type=_count(1), default=None, help="local processes (default: cores)")
     con.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     swp = command("sweep", help="runs over section.key=v1,v2,... (product)")
     swp.add_argument("case")
     swp.add_argument("--out", default="sweep-out")
     swp.add_argument("--scheduler", default=None)
-    swp.add_argument("--workers", type=int, default=None)
+    swp.add_argument("--workers", type=_count(1), default=None)
     swp.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     ani = command("anisotropy", help="kinetic anisotropy at the Sun vs measured dipoles (fpsolve/observable.py)")
     ani.add_argument("case")
     ani.add_argument("--energies", default=None, help="comma list of kinetic energies in TeV (default: [particle])")
     ani.add_argument("--out", default="anisotropy-out")
     ani.add_argument("--scheduler", default=None)
-    ani.add_argument("--workers", type=int, default=None)
+    ani.add_argument("--workers", type=_count(1), default=None)
     ani.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     inf = command("info", help="summary of an output file")
     inf.add_argument("file")
@@ -100,68 +156,159 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*=")
+_OVERRIDE_FORM = "allowed: section.key=value, no spaces (e.g. grid.z_cells=40)"
+
+
+def _split_overrides(extra) -> list:
+    """The ``section.key=value`` overrides among the arguments argparse did not take; anything else
+    is refused with one line naming it and the form."""
+    for x in extra:
+        if _OVERRIDE.match(x):
+            continue
+        if x.startswith("-"):
+            raise CaseError(f"unrecognized option {x!r}; allowed: the options of `fpsolve COMMAND --help` "
+                            f"or overrides section.key=value")
+        if re.match(r"^\s*[A-Za-z_]\w*\.[A-Za-z_]\w*\s*=", x):
+            raise CaseError(f"override {x!r}: spaces around '='; {_OVERRIDE_FORM}")
+        raise CaseError(f"argument {x!r}: not an override; {_OVERRIDE_FORM}")
+    return list(extra)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (raised by :func:`interruptible` in the main thread)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def interruptible(*, children: bool = False):
+    """SIGINT/SIGTERM raise :class:`Interrupted` inside the block (a second signal while the first is
+    being handled is ignored: a checkpoint flush is not cut short).  ``children``: terminate this
+    process's worker processes (multiprocessing) first, so that no worker outlives the command."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    fired = []
+
+    def handler(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
+        if children:
+            _terminate_children()
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        if children and fired:
+            _terminate_children()
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _terminate_children(grace: float = 2.0) -> None:
+    """SIGTERM to every live multiprocessing child, SIGKILL to those still alive after ``grace`` s."""
+    kids = multiprocessing.active_children()
+    for child in kids:
+        with contextlib.suppress(Exception):
+            child.terminate()
+    for child in kids:
+        child.join(grace)
+        if child.is_alive():
+            with contextlib.suppress(Exception):
+                child.kill()
+                child.join(1.0)
+
+
+def _load(case, overrides):
+    """:func:`load_case`, with a clear line for a case file that starts with a UTF-8 byte-order mark."""
+    try:
+        return load_case(case, overrides)
+    except CaseError as err:
+        path = resolve_case_path(case)
+        try:
+            data = path.read_bytes() if path.is_file() else None
+        except OSError:
+            data = None
+        if data is not None and data[:3] == b"\xef\xbb\xbf" and "TOML syntax error" in str(err):
+            raise CaseError(f"{path}: starts with a UTF-8 byte-order mark (BOM); allowed: UTF-8 text "
+                            f"without BOM (save the file again without it)") from None
+        if data is not None and not data.strip():
+            raise CaseError(f"{path}: empty case file; allowed: a TOML case (see README; e.g. "
+                            f"fpsolve run slab_streaming)") from None
+        raise
 
 
 def main(argv=None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # stdout closed early (`fpsolve info X.h5 | head`): end quietly
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    bad = [x for x in extra if not _OVERRIDE.match(x)]
-    if bad:
-        parser.error(f"unrecognized arguments: {' '.join(bad)}")
-    args.overrides = extra
     logging.basicConfig(level=logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1 else
                         logging.INFO if args.verbose else logging.WARNING), format="fpsolve: %(message)s")
     from .solvers import NumericalError
 
     try:
-        if args.command == "report":
-            case = load_case(args.case, args.overrides)
-            print(format_report(case, physics_report(case)))
-        elif args.command == "run":
-            return _run(args)
-        elif args.command == "info":
-            return _info(args)
-        elif args.command == "validate":
-            return _validate(args)
-        elif args.command == "converge":
-            from .studies import converge
-
-            load_case(args.case, [o for o in args.overrides if "," not in o.split("=", 1)[1]])  # validate first
-            rows = converge(args.case, args.overrides, [x.strip() for x in args.refine.split(",")], args.levels,
-                            args.ratio, args.out, args.scheduler, args.workers, _want_bar(args))
-            for row in rows:
-                print(f"{row['quantity']:40s} order {row['order']:6.3f}  Richardson {row['extrapolated']:.10g}"
-                      f"  +- {row['error']:.2e}  ({row['digits']:.1f} digits) {row['note']}")
-            print(f"wrote {Path(args.out) / 'converge.md'}")
-        elif args.command == "sweep":
-            from .studies import sweep
-
-            sweeps = [o for o in args.overrides if "," in o.split("=", 1)[1]]
-            fixed = [o for o in args.overrides if o not in sweeps]
-            records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers, _want_bar(args))
-            print(f"{len(records)} runs; wrote {Path(args.out) / 'sweep.md'}")
-        elif args.command == "anisotropy":
-            from .observable import anisotropy
-
-            try:
-                energies = None if args.energies is None else [float(e) for e in args.energies.split(",")]
-            except ValueError:
-                raise ValueError(f"--energies {args.energies!r}: expected a comma list of numbers (TeV)") from None
-            anisotropy(args.case, args.overrides, energies, args.out, args.scheduler, args.workers, _want_bar(args))
-            print(f"wrote {Path(args.out) / 'anisotropy.md'}, anisotropy.h5, dipole.png, g_mu_4tev.png")
-        elif args.command == "plot":
-            return _plot(args)
-        return 0
+        with interruptible():
+            return _dispatch(args, extra)
+    except (Interrupted, KeyboardInterrupt) as sig:
+        if args.debug:
+            raise
+        signum = getattr(sig, "signum", signal.SIGINT)
+        print(f"fpsolve: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
     except NumericalError as err:
         if args.debug:
             raise
         print(f"fpsolve: numerical error: {err}", file=sys.stderr)
-        return 4
-    except (CaseError, ValueError) as err:
+        return EXIT_NUMERICAL
+    except (CaseError, ValueError) as err:  # FileFormatError, OutputPathError included
         if args.debug:
             raise
-        print(f"fpsolve: error: {err}", file=sys.stderr)
-        return 2
+        print(f"fpsolve: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        raise  # main(): a closed stdout ends quietly
+    except OSError as err:  # OutputError: disk full, read-only file system, ...
+        if args.debug:
+            raise
+        text = str(err) if isinstance(err, OutputError) else \
+            f"{err.filename or ''}: could not be written ({err.strerror or err})"
+        print(f"fpsolve: error: {_one_line(text)}", file=sys.stderr)
+        return EXIT_OUTPUT
+
+
+def _report(args) -> int:
+    case = _load(args.case, args.overrides)
+    print(format_report(case, physics_report(case)))
+    return 0
+
+
+def _dispatch(args, extra) -> int:
+    """The sub-command's function (one per command; each applies the shared checks it needs)."""
+    args.overrides = _split_overrides(extra)
+    commands = {"report": _report, "run": _run, "info": _info, "validate": _validate, "converge": _converge,
+                "sweep": _sweep, "plot": _plot, "anisotropy": _anisotropy}
+    return commands[args.command](args)
+
+
+def _one_line(err) -> str:
+    return " ".join(str(err).split("\n")).strip()
 
 
 def _want_bar(args) -> bool:
@@ -169,17 +316,15 @@ def _want_bar(args) -> bool:
     return not args.quiet and (getattr(args, "progress", False) or sys.stdout.isatty())
 
 
-def _progress(args, case, out, case_key):
-    """Callback for the march: tqdm bar (terminal or --progress) and checkpoints; None if neither."""
+def _progress(args, case, ck_path, case_key, latest):
+    """Callback for the march: tqdm bar (terminal or --progress), checkpoints, and the latest state
+    (``latest[0]``, for the checkpoint flushed on SIGINT/SIGTERM)."""
     import time
 
     from .io import write_checkpoint
 
     want_bar = _want_bar(args)
     every, minutes = args.checkpoint_every, args.checkpoint_minutes
-    if not (want_bar or every or minutes):
-        return None, None
-    ck_path = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".checkpoint.h5")
     bar = None
     if want_bar:
         from tqdm import tqdm
@@ -188,12 +333,13 @@ def _progress(args, case, out, case_key):
     last = [time.monotonic()]
 
     def callback(state):
+        latest[0] = state
         if bar is not None:
             bar.update(1)
             bar.set_postfix(residual=f"{state.res:.2e}", dtau=f"{state.pseudo_time_steps[-1]:.2e}")
         due = (every and state.step % every == 0) or (minutes and time.monotonic() - last[0] >= 60 * minutes)
         if due:
-            write_checkpoint(ck_path, state, case_key, case.resolved_text(), __version__)
+            write_checkpoint(ck_path, state, case_key, case.resolved_text(), __version__, case.origin)
             last[0] = time.monotonic()
             log.info("checkpoint at step %d: %s", state.step, ck_path)
         return False
@@ -201,41 +347,89 @@ def _progress(args, case, out, case_key):
     return callback, bar
 
 
+def _restart_command(args, ck_path, out) -> str:
+    import shlex
+
+    return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), "--restart", str(ck_path)])
+
+
 def _run(args) -> int:
     import time
 
-    from .io import read_checkpoint, write_result
+    from .io import read_checkpoint, write_checkpoint, write_result
     from .run import solve
 
-    case = load_case(args.case, args.overrides)
+    case = _load(args.case, args.overrides)
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
+    case_file = resolve_case_path(args.case)
+    check_output_path(out, inputs=[case_file, args.restart])
     key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
     state = read_checkpoint(args.restart, key) if args.restart else None
-    callback, bar = _progress(args, case, out, key)
-    t0 = time.perf_counter()
-    try:
-        result = solve(case, restart=state, callback=callback)
-    finally:
-        if bar is not None:
-            bar.close()
-    print(result.summary())
-    if not result.info.converged:
-        steps = len(result.info.residual_history)
-        print(f"fpsolve: not converged after {steps} steps in {time.perf_counter() - t0:.1f} s: "
-              f"residual {result.info.residual:.3e} (rtol {result.info.rtol:.1e})"
-              + ("" if args.keep_partial else "; nothing written (use --keep-partial)"), file=sys.stderr)
-        if not args.keep_partial:
-            return 3
-    write_result(result, out)
-    print(f"wrote {out}" + ("" if result.trustworthy else "   (flagged: not trustworthy, see above)"))
-    if args.plot:
-        from .plotting import standard_figures
+    marching = args.restart is not None or case.solver.method == "march"
+    # checkpoints: --checkpoint, else the file restarted from (one file per march), else OUT.checkpoint.h5
+    ck_path = Path(args.checkpoint or args.restart or out.with_suffix(".checkpoint.h5"))
+    if args.plot:  # the figures next to the output
+        for png in ("anisotropy", "F"):
+            check_output_path(out.with_name(f"{out.stem}_{png}.png"), inputs=[case_file], must_be_fpsolve=False,
+                              option="--plot figure")
+    if marching:
+        check_output_path(ck_path, inputs=[case_file], option="--checkpoint")
+        if ck_path.resolve() == out.resolve():
+            raise OutputPathError(f"--checkpoint {ck_path}: the same file as the output; allowed: another name")
+    with output_lock(out), interruptible():
+        latest = [None]
+        callback, bar = _progress(args, case, ck_path, key, latest)
+        t0 = time.perf_counter()
+        try:
+            result = solve(case, restart=state, callback=callback)
+        except Interrupted as sig:
+            if bar is not None:
+                bar.close()
+            if latest[0] is None:
+                raise
+            write_checkpoint(ck_path, latest[0], key, case.resolved_text(), __version__, case.origin)
+            print(f"fpsolve: interrupted by {sig.name} at march step {latest[0].step}; checkpoint {ck_path}; "
+                  f"continue with: {_restart_command(args, ck_path, out)}", file=sys.stderr)
+            return 128 + sig.signum
+        finally:
+            if bar is not None:
+                bar.close()
+        print(result.summary())
+        if not result.info.converged:
+            steps = len(result.info.residual_history)
+            print(f"fpsolve: not converged after {steps} steps in {time.perf_counter() - t0:.1f} s: "
+                  f"residual {result.info.residual:.3e} (rtol {result.info.rtol:.1e})"
+                  + ("" if args.keep_partial else "; nothing written (use --keep-partial)"), file=sys.stderr)
+            if not args.keep_partial:
+                return EXIT_NOT_CONVERGED
+        write_result(result, out)
+        print(f"wrote {out}" + ("" if result.trustworthy else "   (flagged: not trustworthy, see above)"))
+        if args.plot:
+            from .plotting import standard_figures
 
-        for png in standard_figures(result, out.with_suffix("")):
-            print(f"wrote {png}")
-    return 0 if result.info.converged else 3
+            for png in standard_figures(result, out.with_suffix("")):
+                print(f"wrote {png}")
+        if result.info.converged and marching and not args.keep_checkpoint:
+            _remove_checkpoint(ck_path, out)
+    return 0 if result.info.converged else EXIT_NOT_CONVERGED
+
+
+def _remove_checkpoint(path, out) -> None:
+    """Remove this run's checkpoint file after a successful result (only an fpsolve checkpoint)."""
+    import h5py
+
+    if not path.is_file() or path.resolve() == out.resolve():
+        return
+    try:
+        with h5py.File(path, "r") as h5:
+            if h5.attrs.get("kind") != "checkpoint":
+                return
+    except OSError:
+        return
+    path.unlink()
+    log.info("removed checkpoint %s (the result is written; --keep-checkpoint keeps it)", path)
 
 
 def validation_package():
@@ -256,11 +450,17 @@ def validation_package():
 
 
 def _validate(args) -> int:
-    validation_package()
+    package = validation_package()
+    only = [x.strip() for x in args.only.split(",")] if args.only else None
+    unknown = sorted(set(only or ()) - set(package.PROBLEMS))
+    if unknown or (only is not None and not any(only)):
+        raise CaseError(f"--only {','.join(unknown) or args.only}: unknown problem; allowed: "
+                        f"{', '.join(package.PROBLEMS)}")
+    check_output_dir(args.out)
     from fpsolve.validation.report import run_all
 
-    only = [x.strip() for x in args.only.split(",")] if args.only else None
-    checks = run_all(args.out, quick=args.quick, only=only)
+    with interruptible(children=True):
+        checks = run_all(args.out, quick=args.quick, only=only)
     failed = [c for c in checks if not c.passed]
     for c in failed:
         print(f"FAIL {c.problem}: {c.name}: {c.computed:.6g} vs {c.reference:.6g} (tolerance {c.tolerance:.1e})")
@@ -269,9 +469,86 @@ def _validate(args) -> int:
     return 1 if failed else 0
 
 
+def _converge(args) -> int:
+    from .studies import REFINE_KEYS, converge, ladder
+
+    refine = [x.strip() for x in args.refine.split(",")]
+    bad = sorted(set(refine) - set(REFINE_KEYS))
+    if bad or not refine:
+        raise CaseError(f"--refine {','.join(bad)}: unknown axis; allowed: {', '.join(REFINE_KEYS)}")
+    listed = [o for o in args.overrides if "," in o.split("=", 1)[1]]
+    if listed:
+        raise CaseError(f"override {listed[0]!r}: a list of values is for `fpsolve sweep`; {_OVERRIDE_FORM}")
+    case = _load(args.case, args.overrides)
+    if not case.has_grid:
+        raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
+    for level in ladder(case, refine, args.levels, args.ratio):  # every level is a valid case before any run
+        _load(args.case, list(args.overrides) + level)
+    check_output_dir(args.out)
+    with interruptible(children=True):
+        rows = converge(args.case, args.overrides, refine, args.levels, args.ratio, args.out, args.scheduler,
+                        args.workers, _want_bar(args))
+    for row in rows:
+        print(f"{row['quantity']:40s} order {row['order']:6.3f}  Richardson {row['extrapolated']:.10g}"
+              f"  +- {row['error']:.2e}  ({row['digits']:.1f} digits) {row['note']}")
+    print(f"wrote {Path(args.out) / 'converge.md'}")
+    return 0
+
+
+def _anisotropy(args) -> int:
+    from .observable import anisotropy
+
+    try:
+        energies = None if args.energies is None else [float(e) for e in args.energies.split(",")]
+    except ValueError:
+        raise CaseError(f"--energies {args.energies!r}: expected a comma list of numbers (TeV)") from None
+    if energies is not None and not all(math.isfinite(e) and e > 0 for e in energies):
+        raise CaseError(f"--energies {args.energies!r}: energies must be positive and finite (TeV)")
+    _load(args.case, args.overrides)  # a valid case before any work
+    check_output_dir(args.out)
+    with interruptible(children=True):
+        anisotropy(args.case, args.overrides, energies, args.out, args.scheduler, args.workers, _want_bar(args))
+    print(f"wrote {Path(args.out) / 'anisotropy.md'}, anisotropy.h5, dipole.png, g_mu_4tev.png")
+    return 0
+
+
+def _sweep(args) -> int:
+    import itertools
+
+    from .studies import sweep
+
+    sweeps = [o for o in args.overrides if "," in o.split("=", 1)[1]]
+    fixed = [o for o in args.overrides if o not in sweeps]
+    if not sweeps:
+        raise CaseError(f"sweep {args.case}: no parameter to sweep; allowed: section.key=v1,v2,... "
+                        f"(e.g. turbulence.cross_helicity=-0.5,0.5)")
+    axes = []
+    for a in sweeps:
+        key, _, values = a.partition("=")
+        items = [v.strip() for v in values.split(",")]
+        if any(not v for v in items):
+            raise CaseError(f"sweep {a!r}: an empty value; allowed: section.key=v1,v2,...")
+        axes.append([f"{key}={v}" for v in items])
+    case = _load(args.case, fixed)
+    if not case.has_grid:
+        raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
+    for combo in itertools.product(*axes):  # every run is a valid case before the first one starts
+        _load(args.case, fixed + list(combo))
+    check_output_dir(args.out)
+    with interruptible(children=True):
+        records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers, _want_bar(args))
+    print(f"{len(records)} runs; wrote {Path(args.out) / 'sweep.md'}")
+    return 0
+
+
 def _info(args) -> int:
     from . import read
+    from .io import describe_file
 
+    line = describe_file(args.file)
+    if line is not None:  # a checkpoint
+        print(line)
+        return 0
     r = read(args.file)
     first = ("CONVERGED" if r.info.converged else "NOT CONVERGED (partial result)") + \
         ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)")
@@ -283,13 +560,24 @@ def _info(args) -> int:
 
 def _plot(args) -> int:
     from . import read
-    from .plotting import file_figures
+    from .plotting import FIGURES, file_figures
 
+    what = [w.strip() for w in args.what.split(",")]
+    bad = sorted(set(what) - set(FIGURES))
+    if bad:
+        raise CaseError(f"--what {','.join(bad)}: unknown figure; allowed: {', '.join(FIGURES)}")
     r = read(args.file)
     outdir = Path(args.outdir) if args.outdir else Path(args.file).parent
-    outdir.mkdir(parents=True, exist_ok=True)
-    for png in file_figures(r, outdir / Path(args.file).stem, [w.strip() for w in args.what.split(",")]):
-        print(f"wrote {png}")
+    check_output_dir(outdir, option="-o")
+    stem = outdir / Path(args.file).stem
+    if outdir.is_dir():
+        for w in what:
+            check_output_path(stem.with_name(f"{stem.name}_{w}.png"), inputs=[args.file], must_be_fpsolve=False,
+                              option="figure")
+    outdir.mkdir(exist_ok=True)
+    with interruptible():
+        for png in file_figures(r, stem, what):
+            print(f"wrote {png}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """Standard figures of a run: g(mu)/F kinetic vs Eq. (7) at the probes; F(z) at a few momenta
-(F(p) for homogeneous problems); from a file alone: g, F, delta and the residual history."""
+(F(p) for homogeneous problems); from a file alone: g, F, delta and the residual history.
+Physical cases are drawn in the case's units (z in pc, p in TeV/c), code cases in L and m c."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,22 +26,54 @@ class _Writer:
         return plt.subplots(figsize=(6, 4))
 
     def save(self, fig, name):
+        """Written to a temporary name next to the target and renamed: never a half-written PNG."""
+        import os
+        import tempfile
+
         fig.tight_layout()
-        self.paths.append(self.stem.with_name(f"{self.stem.name}_{name}.png"))
-        fig.savefig(self.paths[-1], dpi=120)
-        plt.close(fig)
+        path = self.stem.with_name(f"{self.stem.name}_{name}.png")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, dpi=120, format="png")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        finally:
+            plt.close(fig)
+        self.paths.append(path)
 
 
-def _profile(ax, grid, a, ks, log):
+class _Units:
+    """Axis values and labels in the case's units: (pc, TeV/c) for physical cases, else (L, m c)."""
+
+    def __init__(self, case):
+        from .dataset import physical_scales
+
+        scales = physical_scales(case)
+        self.z_scale, self.p_scale = scales if scales is not None else (1.0, 1.0)
+        self.z_unit, self.p_unit = ("pc", "TeV/c") if scales is not None else ("L", "m c")
+
+    def z(self, z):
+        return z * self.z_scale
+
+    def p(self, p):
+        return p * self.p_scale
+
+
+def _profile(ax, grid, a, ks, log, units):
     """``a`` along p (homogeneous problems) or along z at the momenta ``ks`` (``a[k]``)."""
     if grid.homogeneous:
-        ax.plot(grid.p, a)
+        ax.plot(units.p(grid.p), a)
         ax.set_xscale("log")
-        ax.set_xlabel("p [m c]")
+        ax.set_xlabel(f"p [{units.p_unit}]")
     else:
         for k in ks:
-            ax.plot(grid.z, a[k], label=f"p = {grid.p[k]:.3g} m c")
-        ax.set_xlabel("z [L]")
+            ax.plot(units.z(grid.z), a[k], label=f"p = {units.p(grid.p[k]):.3g} {units.p_unit}")
+        ax.set_xlabel(f"z [{units.z_unit}]")
         ax.legend(fontsize=7)
     if log:
         ax.set_yscale("log")
@@ -52,7 +85,7 @@ def _some_momenta(grid):
 
 def _isotropic(w, result):
     fig, ax = w.new()
-    _profile(ax, result.grid, result.fields.F, _some_momenta(result.grid), log=True)
+    _profile(ax, result.grid, result.fields.F, _some_momenta(result.grid), log=True, units=_Units(result.case))
     ax.set_ylabel(r"$F(p)$" if result.grid.homogeneous else r"$F(z, p)$")
     ax.set_title("isotropic part")
     w.save(fig, "F")
@@ -60,11 +93,11 @@ def _isotropic(w, result):
 
 def standard_figures(result, stem) -> list[Path]:
     """``STEM_anisotropy.png`` (kinetic g/F and Eq. 7 at every probe) and ``STEM_F.png``."""
-    w, grid = _Writer(stem), result.grid
+    w, grid, u = _Writer(stem), result.grid, _Units(result.case)
     if result.probes:
         fig, ax = w.new()
         for pr in result.probes:
-            label = f"p = {pr.p:.3g}" + ("" if pr.z is None else f", z = {pr.z:.3g}")
+            label = f"p = {u.p(pr.p):.3g} {u.p_unit}" + ("" if pr.z is None else f", z = {u.z(pr.z):.3g} {u.z_unit}")
             ax.plot(grid.mu, pr.g_over_F, "o", ms=3, label=f"kinetic, {label}")
             ax.plot(grid.mu, pr.g_da_over_F, "-", lw=1, label=f"Eq. (7), {label}")
         ax.set_xlabel(r"pitch-angle cosine $\mu$")
@@ -82,13 +115,13 @@ def file_figures(result, stem, what) -> list[Path]:
     bad = set(what) - set(FIGURES)
     if bad:
         raise ValueError(f"--what {','.join(sorted(bad))}: unknown; allowed: {', '.join(sorted(FIGURES))}")
-    w, g, fl = _Writer(stem), result.grid, result.fields
+    w, g, fl, u = _Writer(stem), result.grid, result.fields, _Units(result.case)
     k = g.np_ // 2
     if "g" in what:
         fig, ax = w.new()
         at = (k,) if g.homogeneous else (k, g.nz // 2)
-        where = "" if g.homogeneous else f", z = {g.z[at[1]]:.3g}"
-        ax.plot(g.mu, fl.g[at] / fl.F[at], "o", ms=3, label=f"kinetic, p = {g.p[k]:.3g}{where}")
+        where = "" if g.homogeneous else f", z = {u.z(g.z[at[1]]):.3g} {u.z_unit}"
+        ax.plot(g.mu, fl.g[at] / fl.F[at], "o", ms=3, label=f"kinetic, p = {u.p(g.p[k]):.3g} {u.p_unit}{where}")
         ax.plot(g.mu, fl.g_da[at] / fl.F[at], "-", label="Eq. (7), numerical gradients")
         ax.set_xlabel(r"pitch-angle cosine $\mu$")
         ax.set_ylabel(r"$g(\mu)/F$")
@@ -98,7 +131,7 @@ def file_figures(result, stem, what) -> list[Path]:
         _isotropic(w, result)
     if "delta" in what:
         fig, ax = w.new()
-        _profile(ax, g, fl.delta, [k], log=False)
+        _profile(ax, g, fl.delta, [k], log=False, units=u)
         ax.set_ylabel(r"$\delta$ (Eq. 11, signed)")
         w.save(fig, "delta")
     if "residual" in what:

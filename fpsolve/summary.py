@@ -3,7 +3,9 @@
 Grid, solver and residual, timings, the particle balance with its round-off bound, min f with
 its location, and at each probe the kinetic g(mu)/F against Eq. (7) and the streaming
 amplitude against Eq. (38) (or the Compton–Getting anisotropy against Eq. 39); results the code
-cannot vouch for are flagged with ``**``.
+cannot vouch for are flagged with ``**``.  Physical cases give positions and momenta in the case's
+units too (pc, TeV/c); a probe momentum that is not a cell centre of the grid is named with the
+momentum requested in the case.
 """
 from __future__ import annotations
 
@@ -12,9 +14,27 @@ import numpy as np
 __all__ = ["summary_text"]
 
 
+def _in_case_units(result):
+    """Formatters ``(z, p)`` that append the case's units for physical cases (code values unchanged)."""
+    from .dataset import physical_scales
+
+    scales = physical_scales(result.case)
+
+    def z_text(z):
+        text = f"{z:.6g}"
+        return text if scales is None or not np.isfinite(z) else f"{text} L ({z * scales[0]:.6g} pc)"
+
+    def p_text(p):
+        text = f"{p:.6g}"
+        return text if scales is None else f"{text} m c ({p * scales[1]:.6g} TeV/c)"
+
+    return z_text, p_text
+
+
 def summary_text(result) -> str:
     g, i, b, m = result.grid, result.info, result.balance, result.min_f
     t = result.timings
+    z_text, p_text = _in_case_units(result)
     dims = f"{g.np_} p" if g.homogeneous else f"{g.nz} z x2 (linear-discontinuous)"
     lines = [
         f"fpsolve {result.version} run: {result.case.origin}",
@@ -28,16 +48,16 @@ def summary_text(result) -> str:
         f" + p_min {b['outflow_p_min']:.4e} + p_max {b['outflow_p_max']:.4e} + catastrophic "
         f"{b['catastrophic']:.4e};  closure {b['closure']:.2e} (round-off bound "
         f"{b['closure_roundoff_bound']:.1e})",
-        f"min f: {m['value']:.4e} ({m['value'] / m['max']:.2e} of max) at z = {m['z']:.4g}, "
-        f"mu = {m['mu']:.4g}, p = {m['p']:.4g}" + ("   ** NEGATIVE f **" if result.negative_f else ""),
+        f"min f: {m['value']:.4e} ({m['value'] / m['max']:.2e} of max) at z = {z_text(m['z'])}, "
+        f"mu = {m['mu']:.4g}, p = {p_text(m['p'])}" + ("   ** NEGATIVE f **" if result.negative_f else ""),
     ]
     if not i.converged:
         lines.append(f"** NOT CONVERGED: {i.message} **")
     if not result.balance_ok:
         lines.append(f"** particle balance not closed: {b['closure']:.2e} **")
     for pr in result.probes:
-        where = "homogeneous" if pr.z is None else f"z = {pr.z:.6g}"
-        lines.append(f"probe {where}, p = {pr.p:.6g}: F = {pr.F:.6e}, max|g/F| = "
+        where = "homogeneous" if pr.z is None else f"z = {z_text(pr.z)}"
+        lines.append(f"probe {where}, p = {p_text(pr.p)}: F = {pr.F:.6e}, max|g/F| = "
                      f"{np.max(np.abs(pr.g_over_F)):.4e}, |g - g_Eq7|/|g_Eq7| = {pr.rel_err_da:.3e}"
                      + (f" ({pr.placement})" if getattr(pr, "interpolated", False) else ""))
         if pr.z is not None and np.isfinite(pr.streaming_amplitude) and pr.g_eq39_over_F is None:

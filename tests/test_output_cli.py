@@ -89,3 +89,53 @@ def test_read_back_keeps_the_overrides(tmp_path):
     fpsolve.write(fpsolve.solve(case), tmp_path / "r.h5")
     back = fpsolve.read(tmp_path / "r.h5")
     assert back.case.digest() == case.digest() and back.case.turbulence.s == 1.5 and back.grid.nz == 20
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 100 kB tmpfs (root only; skipped elsewhere): a real full disk."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_disk_full_exits_5_and_keeps_the_previous_file(tmp_path, small_tmpfs):
+    """Seen: a segfault with 124 lines of HDF5 errors.  Now: one line, exit 5, the previous file
+    byte for byte, no temporary or lock file left."""
+    first = _run("run", str(CASES / "slab_streaming.toml"), "grid.z_cells=20", "-o", str(small_tmpfs / "r.h5"),
+                 cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = (small_tmpfs / "r.h5").read_bytes()
+    big = _run("run", str(CASES / "slab_streaming.toml"), "grid.z_cells=400", "-o", str(small_tmpfs / "r.h5"),
+               cwd=tmp_path)
+    assert big.returncode == 5
+    assert big.stderr.count("\n") == 1 and "no space left on the device" in big.stderr and "Traceback" not in big.stderr
+    assert (small_tmpfs / "r.h5").read_bytes() == before
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["r.h5"]
+
+
+def test_read_only_file_system_is_refused_before_the_solve(tmp_path, small_tmpfs):
+    """Seen: OSError 30 after the solve.  Now: exit 2 before any work, one line naming the folder."""
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], capture_output=True).returncode:
+        pytest.skip("cannot remount read-only")
+    proc = _run("run", str(CASES / "slab_streaming.toml"), "grid.z_cells=20", "-o", str(small_tmpfs / "r.h5"),
+                cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert f"folder {small_tmpfs} is not writable (Read-only file system)" in proc.stderr
+    assert "balance" not in proc.stdout  # refused before the solve
+
+
+def test_plot_writes_nothing_for_a_bad_request(tmp_path):
+    """`plot --what nonsense` and `plot -o FILE` create no folder (seen: an empty figs/)."""
+    import fpsolve
+
+    fpsolve.write(fpsolve.solve(fpsolve.load_case("slab_streaming", ["grid.z_cells=20"])), tmp_path / "r.h5")
+    proc = _run("plot", "r.h5", "--what", "nonsense", "-o", "figs", cwd=tmp_path)
+    assert proc.returncode == 2 and "--what nonsense" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+    ok = _run("plot", "r.h5", "--what", "F,delta", "-o", "figs", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["r_F.png", "r_delta.png"]  # no temporary file

@@ -1,5 +1,6 @@
 """Never lose a run, never leave a lying file: kill during writes, restart, determinism, NaN."""
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -96,14 +97,19 @@ def test_cli_checkpoint_and_restart(tmp_path):
     first = subprocess.run(run + ["solver.max_steps=6", "--checkpoint-every", "3", "--checkpoint", str(ck),
                                   "-o", str(tmp_path / "a.h5")], capture_output=True, text=True)
     assert first.returncode == 3 and ck.exists() and not (tmp_path / "a.h5").exists()
-    second = subprocess.run(run + ["--restart", str(ck), "-o", str(tmp_path / "b.h5")], capture_output=True, text=True)
+    second = subprocess.run(run + ["--restart", str(ck), "-o", str(tmp_path / "b.h5"), "--keep-checkpoint"],
+                            capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
+    assert ck.exists()  # --keep-checkpoint
     whole = subprocess.run(run + ["-o", str(tmp_path / "c.h5")], capture_output=True, text=True)
     assert whole.returncode == 0
     b, c = read_result(tmp_path / "b.h5"), read_result(tmp_path / "c.h5")
     assert np.array_equal(b.f, c.f)
     other = subprocess.run(run + ["grid.mu_cells=8", "--restart", str(ck)], capture_output=True, text=True)
     assert other.returncode == 2 and "checkpoint of a different case" in other.stderr
+    third = subprocess.run(run + ["--restart", str(ck), "-o", str(tmp_path / "d.h5")], capture_output=True, text=True)
+    assert third.returncode == 0 and not ck.exists()  # a successful result removes the checkpoint it continued
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.h5", "c.h5", "d.h5"]  # no temp, lock or checkpoint
 
 
 def test_keep_partial_and_info(tmp_path):
@@ -167,3 +173,76 @@ def test_nan_during_the_march_names_the_step(monkeypatch):
     monkeypatch.setattr(solvers, "_lu", lambda m: Poisoned(real(m)))
     with pytest.raises(NumericalError, match=r"Inf in the solution at pseudo-time step 3, first at z = .*, mu = .*"):
         fpsolve.solve(fpsolve.load_case(SLAB, ["grid.z_cells=10", "solver.method=march"]))
+
+
+def _wait_for(predicate, timeout=120.0, every=0.1):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def test_sigterm_during_the_march_flushes_a_checkpoint(tmp_path):
+    """SIGTERM while marching: one line naming the checkpoint and the --restart command, exit 143,
+    no output, no temporary or lock file; the named command finishes the run and removes the
+    checkpoint."""
+    run = [sys.executable, "-m", "fpsolve.cli", "run", str(SLAB), "grid.z_cells=400", "grid.mu_cells=64",
+           "solver.method=march", "--checkpoint-every", "3", "-o", "out.h5"]
+    proc = subprocess.Popen(run, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ck = tmp_path / "out.checkpoint.h5"
+    assert _wait_for(ck.exists), "the march never wrote its first checkpoint"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "interrupted by SIGTERM at march step" in err and "checkpoint out.checkpoint.h5" in err
+    step = int(err.split("march step ")[1].split(";")[0])
+    with h5py.File(ck, "r") as h5:
+        assert h5.attrs["step"] == step and h5.attrs["complete"]  # the state at the signal, flushed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.checkpoint.h5"]
+    command = shlex.split(err.split("continue with: ")[1])
+    assert command[:2] == ["fpsolve", "run"] and command[-2:] == ["--restart", "out.checkpoint.h5"]
+    again = subprocess.run([sys.executable, "-m", "fpsolve.cli"] + command[1:], cwd=tmp_path, capture_output=True,
+                           text=True)
+    assert again.returncode == 0, again.stderr
+    assert read_result(tmp_path / "out.h5").info.converged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.h5"]  # checkpoint removed after success
+
+
+def _children(pid):
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+def _is_worker(pid):
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_sigterm_to_a_sweep_terminates_its_workers(tmp_path):
+    """Seen: SIGTERM to `fpsolve converge` left two workers running as orphans.  Now the command
+    terminates its worker processes and exits 143 with one line."""
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs /proc to see the worker processes")
+    cmd = [sys.executable, "-m", "fpsolve.cli", "sweep", str(SLAB), "grid.z_cells=400", "grid.mu_cells=64",
+           "solver.method=march", "turbulence.s=1.5,1.6", "--workers", "2", "--out", "sw"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
+
+    def two_workers():
+        workers[:] = [c for c in _children(proc.pid) if _is_worker(c)]
+        return len(workers) == 2
+
+    assert _wait_for(two_workers), "the sweep never started two workers"
+    time.sleep(1.0)  # inside the runs
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err.count("\n") == 1 and "interrupted by SIGTERM" in err, err
+    assert _wait_for(lambda: not any(Path(f"/proc/{w}").exists() and _is_worker(w) for w in workers), timeout=10)
