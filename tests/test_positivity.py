@@ -143,3 +143,30 @@ def _table(lams=(0.02, 0.2, 2.0, 20.0), nzs=(10, 20, 40, 80, 160, 320, 640)):
 
 if __name__ == "__main__":
     _table()
+
+
+def test_thick_slab_is_untouched_and_keeps_the_diffusion_limit():
+    """lambda = 0.01, dz = 10 lambda: DG-1 is already non-negative, the fixup changes nothing
+    (rounds = 0, the very same problem), and F is within 1% of the diffusion solution with the
+    walls moved out by this operator's Milne length (measured 4.1e-4 away from the source)."""
+    from scipy.integrate import quad
+
+    from fpsolve.physics import pitch_integrals
+    from fpsolve.reference import milne_length
+
+    grid, physics, pb = _slab(0.01, 20)
+    pb1, f, _, rounds = positive_solution(pb, _direct)
+    assert rounds == 0 and pb1 is pb
+    m = physics.model
+    kzz = pitch_integrals(m, grid.p).kappa_zz[0]
+    L = 1 + milne_length(m, float(grid.p[0]), grid.mu_edges).z0  # the walls moved out by the Milne length
+
+    def f_diff(z):
+        S = lambda z0: np.exp(-((z0 - 0.3) ** 2) / (2 * 0.02**2)) / (np.sqrt(2 * np.pi) * 0.02)  # noqa: E731
+        G = lambda z0: (L + min(z, z0)) * (L - max(z, z0)) / (2 * L * kzz)  # noqa: E731
+        return quad(lambda z0: S(z0) * G(z0), 0.0, 0.6, points=[0.3], limit=200)[0]
+
+    F = 0.5 * np.sum(f.reshape(grid.shape)[0, :, :, 0] * grid.dmu, axis=1)
+    far = np.abs(grid.z - 0.3) > 0.15
+    ref = np.array([f_diff(z) for z in grid.z[far]])
+    assert np.max(np.abs(F[far] / ref - 1)) < 0.01
