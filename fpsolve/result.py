@@ -78,15 +78,17 @@ def log_gradient(F, p, z=None):
 def compute_fields(grid, model, f) -> Fields:
     """The derived fields of a solution ``f`` (see :class:`Fields`).
 
-    Gradients are second order, like the cell means.  ``dF/dz`` in an interior cell is the
-    difference of F at its two faces over its width, F at a face being ``1/2 sum_j dmu_j fhat_j`` of
-    the upwind face values ``fhat`` the scheme transports (``a + b`` of the cell below for mu > 0,
-    ``a - b`` of the cell above for mu < 0): centred on any z grid, error ``dz^2 F_zzz/24``.  In
-    the two end cells, whose wall face carries the kinetic boundary layer (nothing enters),
-    one-sided second-order differences of the cell means of F.  The DG half-slopes alone fall to
-    first order once dz is not >> lambda (slab, lambda = 0.1: order 1.0, against 2.0 from the face
-    values); they are used only with fewer than 3 z cells, where neither can see a gradient:
-    ``dF/dz = 2 b_F/dz``.  ``dF/dp``: :func:`log_gradient`.
+    Gradients are second order where the solution is smooth, like the cell means.  ``dF/dz`` in an
+    interior cell is the difference of F at its two faces over its width, F at a face being
+    ``1/2 sum_j dmu_j fhat_j`` of the upwind face values ``fhat`` the scheme transports (``a + b``
+    of the cell below for mu > 0, ``a - b`` of the cell above for mu < 0): centred on any z grid,
+    error ``dz^2 F_zzz/24``.  The DG half-slopes alone fall to first order once dz is not >>
+    lambda (slab, lambda = 0.1: order 1.0, against 2.0 from the face values).  They are kept in
+    the two end cells, where no centred difference exists: at a free-escape wall the kinetic
+    boundary layer (F' log-singular at the wall) defeats every cell-level estimate, and at a
+    mirror the slope sees the local gradient ``F' ~ z`` that a one-sided difference of the means
+    misses when its 3-cell stencil reaches a kink of the source (swk_layer: 0.5% against 35%).
+    ``dF/dp``: :func:`log_gradient`.
     """
     mu, dmu, p = grid.mu, grid.dmu, grid.p
     a = f if grid.homogeneous else f[..., 0]
@@ -94,15 +96,13 @@ def compute_fields(grid, model, f) -> Fields:
     g = a - F[..., None]
     if grid.homogeneous:
         dF_dz = None
-    elif grid.nz >= 3:
-        dF_dz = np.gradient(F, grid.z, axis=1, edge_order=2)  # the end cells: one-sided, second order
-        b = f[..., 1]
-        fhat = np.where(mu > 0, a[:, :-1] + b[:, :-1], a[:, 1:] - b[:, 1:])  # upwind values, interior faces
-        F_face = 0.5 * np.tensordot(fhat, dmu, axes=([-1], [0]))  # (np, nz - 1)
-        dF_dz[:, 1:-1] = np.diff(F_face, axis=1) / grid.dz[None, 1:-1]
     else:
-        slope = 0.5 * np.tensordot(f[..., 1], dmu, axes=([-1], [0]))  # F's half-slope per cell
-        dF_dz = slope * 2.0 / grid.dz[None, :]
+        b = f[..., 1]
+        dF_dz = np.tensordot(b, dmu, axes=([-1], [0])) / grid.dz[None, :]  # 2 b_F/dz, b_F = F's half-slope
+        if grid.nz >= 3:
+            fhat = np.where(mu > 0, a[:, :-1] + b[:, :-1], a[:, 1:] - b[:, 1:])  # upwind values, interior faces
+            F_face = 0.5 * np.tensordot(fhat, dmu, axes=([-1], [0]))  # (np, nz - 1)
+            dF_dz[:, 1:-1] = np.diff(F_face, axis=1) / grid.dz[None, 1:-1]
     dF_dp = log_gradient(F, p, None if grid.homogeneous else grid.z)
     lo, hi = _end_values(a, mu)
     with np.errstate(invalid="ignore", divide="ignore"):
