@@ -19,10 +19,11 @@ measured (lumped LD: worse, -1.5e-4; first-order upwind in the wall cells: 10-10
 in the interior) cost accuracy everywhere.  So the fix is local and solution-driven, like the
 negative-flux fixups of discrete-ordinates codes: the (momentum, z, pitch) cells whose mean or
 transported trace is negative are *stepped* — transported by their mean (``theta = 0``: outflow
-value ``a``, first-order upwind, an M-matrix row for the pitch-angle operator) while their slope
+value ``a``, first-order upwind: an M-matrix row with the eps = 0 pitch-angle operator) while their slope
 row still defines the DG-1 reconstruction ``b`` — and the problem is solved again
 (:func:`positive_solution`; the set only grows, one or two re-solves on the slab).  The fixed
 point is again a linear problem ``A f = b``: balance, term contract and solvers are unchanged.
+Steady runs apply it through :func:`positive_solution`; a bare ``build_problem`` is plain DG-1.
 Cells that never undershoot (every thick case) keep DG-1 exactly.
 """
 from __future__ import annotations
