@@ -3,7 +3,9 @@ r"""Boundary conditions of the z ends (kinetic streaming; the reduced model read
 One class per condition, attached to ``z_min`` or ``z_max``.  For the DG-1 upwind streaming a
 condition is its *inflow stencil*: the face value seen by the particles entering the domain
 (``mu > 0`` at ``z_min``, ``mu < 0`` at ``z_max``) as ``w_a a + w_b b`` of one z cell and a
-pitch cell map — or no inflow.  The kernel knows nothing else about boundaries.
+pitch cell map — or no inflow.  ``w_b`` multiplies the slope of an outgoing trace; the kernel
+and :meth:`ZBoundary.leaving` weight it by that cell's slope weight ``theta`` (1 for DG-1, 0
+for a cell the positivity fixup transports by its mean).  The kernel knows nothing else about boundaries.
 
 * :class:`Escape` — free escape: nothing enters (f = 0 on the inflow half of the face).
 * :class:`Periodic` — the inflow is the outgoing trace of the opposite end (both ends periodic).
@@ -33,19 +35,21 @@ class ZBoundary:
         ``w[0] a + w[1] b`` of z cell ``cell``, pitch cell ``j_map[j]``; ``None``: no inflow."""
         raise NotImplementedError
 
-    def leaving(self, grid, s, f, side) -> float:
+    def leaving(self, grid, s, f, side, theta=None) -> float:
         r"""Particles leaving through this end per unit time: ``-+ sum_j s_j fhat_j`` over the
         upwind face values (outgoing traces, and the inflow stencil for the incoming half).
-        ``s = v mu dmu V`` (np, nmu); ``f`` (np, nz, nmu, 2)."""
+        ``s = v mu dmu V`` (np, nmu); ``f`` (np, nz, nmu, 2); ``theta`` (np, nz, nmu) or None: the
+        slope weight of each cell's transported trace (:class:`fpsolve.terms.streaming.Streaming`)."""
+        b = f[..., 1] if theta is None else theta * f[..., 1]
         if side == "z_min":
-            out, trace, sign = s < 0, f[:, 0, :, 0] - f[:, 0, :, 1], -1.0
+            out, trace, sign = s < 0, f[:, 0, :, 0] - b[:, 0, :], -1.0
         else:
-            out, trace, sign = s > 0, f[:, -1, :, 0] + f[:, -1, :, 1], 1.0
+            out, trace, sign = s > 0, f[:, -1, :, 0] + b[:, -1, :], 1.0
         stencil = self.inflow(grid, side)
         if stencil is None:
             return float(np.sum(np.where(out, sign * s * trace, 0.0)))
         cell, jmap, w = stencil
-        inflow = w[0] * f[:, cell, jmap, 0] + w[1] * f[:, cell, jmap, 1]
+        inflow = w[0] * f[:, cell, jmap, 0] + w[1] * b[:, cell, jmap]
         return float(np.sum(np.where(out, sign * s * trace, sign * s * inflow)))
 
     def __repr__(self):
@@ -84,7 +88,7 @@ class Periodic(ZBoundary):
             return grid.nz - 1, same, np.array([1.0, 1.0])  # a + b of the last cell
         return 0, same, np.array([1.0, -1.0])  # a - b of the first cell
 
-    def leaving(self, grid, s, f, side) -> float:
+    def leaving(self, grid, s, f, side, theta=None) -> float:
         return 0.0
 
 
