@@ -15,6 +15,7 @@ from .problem import build_problem
 from .probes import evaluate_probes
 from .result import Result, compute_fields, min_f, particle_balance
 from .solvers import solve_steady
+from .terms.streaming import positive_solution
 from .warmup import compile_kernels
 
 __all__ = ["solve", "compile_kernels"]
@@ -33,15 +34,22 @@ def solve(case: Case, *, restart=None, callback=None) -> Result:
     physics = build_physics(case)
     problem = build_problem(grid, physics)
     method = "march" if restart is not None else case.solver.method
-    f, info = solve_steady(problem, method=method, rtol=case.solver.rtol, max_steps=case.solver.max_steps,
-                           state=restart, callback=callback)
+    first = problem
+
+    def steady(pb):
+        # the march state and its callback (checkpoints) belong to the first problem; the positivity
+        # re-solves (stepped streaming cells, fpsolve.terms.streaming) start fresh
+        return solve_steady(pb, method=method, rtol=case.solver.rtol, max_steps=case.solver.max_steps,
+                            state=restart if pb is first else None, callback=callback if pb is first else None)
+
+    problem, f, info, rounds = positive_solution(problem, steady)
     f = f.reshape(grid.shape)
     t1 = time.perf_counter()
     fields = compute_fields(grid, physics.model, f)
     balance = particle_balance(problem, f)
     mf = min_f(grid, f)
     probes = evaluate_probes(case, grid, physics.model, fields, f)
-    timings = dict(problem.timings, compile_s=compile_s, solve_s=info.wall_s,
+    timings = dict(problem.timings, compile_s=compile_s, solve_s=info.wall_s, positivity_rounds=rounds,
                    diagnostics_s=time.perf_counter() - t1, total_s=time.perf_counter() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return Result(case, grid, f, info, fields, balance, mf, probes, timings, peak, problem=problem)
