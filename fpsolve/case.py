@@ -560,6 +560,16 @@ class Case:
 S_MAX_RUN = 1.9999
 
 
+def check_run_limits(case: Case) -> None:
+    """What only a kinetic run (not the physics report) needs of a case: ``s <= S_MAX_RUN``."""
+    s = getattr(case.turbulence_model(), "s", None)
+    if s is not None and s > S_MAX_RUN:
+        raise CaseError(f"{case.origin}: [turbulence] s = {s!r}: outside the allowed range [1, {S_MAX_RUN}] for a "
+                        f"run (closer to 2 the scattering rate D_0 ~ 1/(2-s) at fixed mean free path lifts the "
+                        f"solve's round-off floor, ~3e-11/(2-s): 3e-7 at s = 1.9999, O(1) at s = 2 - 2e-16); "
+                        f"fpsolve report takes [1, 2)")
+
+
 def _check_run_case(case: Case) -> None:
     """Consistency of a run case: domain, source inside, probes inside, memory, a steady state exists."""
     src, g, bd, where = case.source, case.grid, case.boundaries, case.origin
@@ -608,12 +618,6 @@ def _check_run_case(case: Case) -> None:
             model.check_momenta(grid.p_edges)
         except ValueError as err:
             raise CaseError(f"{where}: [turbulence] table: {err}") from None
-    s = getattr(model, "s", None)
-    if s is not None and s > S_MAX_RUN:
-        raise CaseError(f"{where}: [turbulence] s = {s!r}: outside the allowed range [1, {S_MAX_RUN}] for a run "
-                        f"(closer to 2 the scattering rate D_0 ~ 1/(2-s) at fixed mean free path lifts the solve's "
-                        f"round-off floor, ~3e-11/(2-s): 3e-7 at s = 1.9999, O(1) at s = 2 - 2e-16); "
-                        f"fpsolve report takes [1, 2)")
     escape = not homogeneous and "escape" in (bd.z_min, bd.z_max)
     if not (escape or case.losses.any or bd.p_diffusion == "zero_value"):
         raise CaseError(f"{where}: no steady state: particles neither escape ([boundaries]) nor are lost "
@@ -704,9 +708,11 @@ def bundled_cases() -> dict[str, Path]:
 
 
 def resolve_case_path(name) -> Path:
-    """An existing path as given; else a bundled case by name (``slab_streaming`` or ``slab_streaming.toml``)."""
+    """An existing path as given; else a bundled case by name (``slab_streaming`` or
+    ``slab_streaming.toml``), also when a missing path names one (``cases/slab_streaming.toml``
+    as the README's quick start writes it, run outside the repository)."""
     path = Path(name)
-    if path.exists() or path.parent != Path("."):
+    if path.exists():
         return path
     return bundled_cases().get(path.stem if path.suffix == ".toml" else path.name, path)
 
@@ -718,8 +724,7 @@ def load_case(path, overrides=()) -> Case:
     try:
         data = path.read_bytes()
     except OSError as err:
-        hint = f"; allowed: a case file or a bundled case: {', '.join(bundled_cases())}" \
-            if path.parent == Path(".") else ""
+        hint = f"; allowed: a case file or a bundled case: {', '.join(bundled_cases())}"
         raise CaseError(f"{path}: cannot read case file ({err.strerror}){hint}") from None
     try:
         text = data.decode("utf-8")

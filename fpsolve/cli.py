@@ -40,7 +40,7 @@ import threading
 from pathlib import Path
 
 from ._version import __version__
-from .case import CaseError, load_case, resolve_case_path
+from .case import CaseError, check_run_limits, load_case, resolve_case_path
 from .io import OutputError, OutputPathError, check_output_dir, check_output_path, output_lock
 from .report import format_report, physics_report
 
@@ -362,6 +362,7 @@ def _run(args) -> int:
     case = _load(args.case, args.overrides)
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
+    check_run_limits(case)
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     case_file = resolve_case_path(args.case)
     check_output_path(out, inputs=[case_file, args.restart])

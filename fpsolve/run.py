@@ -10,7 +10,7 @@ import resource
 import time
 
 from .build import build_grid, build_physics
-from .case import Case
+from .case import Case, check_run_limits
 from .problem import build_problem
 from .probes import evaluate_probes
 from .result import Result, compute_fields, min_f, particle_balance
@@ -28,6 +28,7 @@ def solve(case: Case, *, restart=None, callback=None) -> Result:
     exactly); ``callback(state)``: called after every pseudo-time step (progress, checkpoints).
     Raises ``CaseError`` for bad input and ``NumericalError`` if NaN/Inf appears.
     """
+    check_run_limits(case)
     t0 = time.perf_counter()
     compile_s = compile_kernels()
     grid = build_grid(case)

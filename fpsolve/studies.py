@@ -167,14 +167,19 @@ def richardson(values, ratio, scale=None):
     q0, q1, q2 = values[-3:]
     d1, d2 = q1 - q0, q2 - q1
     scale = max(abs(q0), abs(q1), abs(q2)) if scale is None else scale
-    if max(abs(d1), abs(d2)) <= NOISE * scale:
-        return {"order": float("nan"), "extrapolated": q2, "error": max(abs(d1), abs(d2)),
-                "digits": float(-np.log10(max(abs(d1), abs(d2), 1e-300) / scale)) if scale else float("nan"),
-                "note": "converged to round-off"}
+    if max(abs(d1), abs(d2)) <= NOISE * scale or abs(d2) <= NOISE * scale:
+        # both differences, or the last one, at the solve's round-off: no order can be read
+        err = abs(d2) if abs(d2) <= NOISE * scale else max(abs(d1), abs(d2))
+        return {"order": float("nan"), "extrapolated": q2, "error": err,
+                "digits": float(-np.log10(max(err, 1e-300) / scale)) if scale else float("nan"),
+                "note": "converged to round-off" + ("" if abs(d1) <= NOISE * scale else " (at the finest levels)")}
     if d1 == 0 or d2 == 0 or np.sign(d1) != np.sign(d2):
         return {"order": float("nan"), "extrapolated": q2, "error": abs(d2), "digits": float("nan"),
                 "note": "not monotone: no asymptotic order yet"}
     order = float(np.log(abs(d1) / abs(d2)) / np.log(ratio))
+    if abs(d2) >= abs(d1):  # differences not shrinking: Richardson would extrapolate the wrong way
+        return {"order": order, "extrapolated": q2, "error": abs(d2), "digits": float("nan"),
+                "note": "differences not decreasing: not in the asymptotic range"}
     extrapolated = q2 + d2 / (ratio**order - 1.0)
     error = abs(extrapolated - q2)
     digits = float(-np.log10(error / abs(extrapolated))) if extrapolated and error else float("inf")

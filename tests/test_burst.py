@@ -54,7 +54,6 @@ def test_moments_against_solve_ivp(v, d, z0, sigma, mu0, p2_0, zmu0):
         scale = np.maximum(np.abs(ref), 1e-3 * np.max(np.abs(sol.y[2])) + 1e-300)
         assert np.max(np.abs(got - ref) / scale) < IVP_TOL
     np.testing.assert_allclose(m.mu2, (1 + 2 * sol.y[5]) / 3, rtol=IVP_TOL, atol=1e-14)
-    np.testing.assert_allclose(burst.mu2_moment(TIMES, d=d, p2_0=p2_0), m.mu2, rtol=1e-15)
 
 
 def legendre_matrices(l_max, nodes=80):
@@ -191,9 +190,6 @@ def test_free_streaming_normalisation_cells_and_moments():
     # sigma = 0: the box N/(2vt); cells straddling the fronts get the overlap fraction
     box = burst.free_streaming_cell_average(np.array([-2.0, -1.0, 0.0, 0.5, 2.0]), 1.0, v=v, n=n, sigma=0.0)
     np.testing.assert_allclose(box, n / 2 * np.array([0.0, 1.0, 1.0, 1 / 3]), rtol=1e-15)
-    # t = 0: the Gaussian itself
-    g = burst.free_streaming_cell_average(edges, 0.0, v=v, n=n, z0=z0, sigma=sigma)
-    np.testing.assert_allclose(g, burst.diffusion_cell_average(edges, 0.0, kappa=1.0, n=n, z0=z0, sigma=sigma))
 
 
 def fd_residual_diffusion(z, t, h, kappa, sigma, tau_c):

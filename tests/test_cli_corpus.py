@@ -58,6 +58,8 @@ CORPUS = [
      "'grid.z_cells = 40': spaces around '='; allowed: section.key=value"),
     ("override-unknown-key", "run case.toml grid.z_cell=40 -o new.h5", BAD, "[grid] unknown key 'z_cell'"),
     ("override-bad-value", "run case.toml grid.mu_cells=7 -o new.h5", BAD, "[grid] mu_cells = 7: out of range"),
+    ("run-s-too-close-to-2", "run case.toml turbulence.s=1.9999999999999998 -o new.h5", BAD,
+     "[turbulence] s = 1.9999999999999998: outside the allowed range [1, 1.9999] for a run"),
     ("unknown-option", "run case.toml --chekpoint-every 3 -o new.h5", BAD, "unrecognized option '--chekpoint-every'"),
     ("checkpoint-every-zero", "run case.toml --checkpoint-every 0 -o new.h5", BAD, "--checkpoint-every: '0'"),
     ("checkpoint-every-negative", "run case.toml --checkpoint-every -3 -o new.h5", BAD, "--checkpoint-every: '-3'"),

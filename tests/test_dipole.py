@@ -88,6 +88,11 @@ def test_round_trips():
 
 
 def test_default_b_is_ibex_ribbon_centre():
+    # the ecliptic (219.2, 39.9) deg of Funsten et al. 2013 is RA 229.66, Dec 23.31 in J2000: the
+    # literal value, read off an independent converter to 0.01 deg (a round trip of the module's own
+    # conversion alone could not fail)
+    ra, dec = dp.DEFAULT_B_RA_DEC
+    assert float(ra) == pytest.approx(229.66, abs=0.01) and float(dec) == pytest.approx(23.31, abs=0.01)
     lam, bet = dp.equatorial_to_ecliptic(*dp.DEFAULT_B_RA_DEC)
     assert (float(lam), float(bet)) == pytest.approx(dp.IBEX_RIBBON_CENTER_ECLIPTIC, abs=1e-9)
 

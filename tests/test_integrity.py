@@ -222,5 +222,6 @@ def test_physical_case_carries_the_case_units(tmp_path):
         np.testing.assert_allclose(ds["dF_dz_pc"].values, ds["dF_dz"].values / 1000.0, rtol=1e-12)
     text = r.summary()
     assert "pc)" in text and "TeV/c)" in text
-    # the probes at x = 10, 100, 1000 are not cell centres of the 8-cell grid: the summary says so
-    assert "the cell centre nearest to the requested p = 10 m c (0.00938272 TeV/c)" in text
+    # the probes at x = 10, 100, 1000 are not cell centres of the 8-cell grid: they are evaluated at
+    # the requested p (fpsolve.probes interpolates in ln p) and the summary says how
+    assert "p = 10 m c (0.00938272 TeV/c)" in text and "p interpolated between cell centres (in ln p)" in text

@@ -11,10 +11,10 @@ def test_every_subpackage_is_installed():
     a new subpackage must be added there, or the wheel would miss it."""
     tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "fpsolve").rglob("__init__.py")}
-    assert found | {"fpsolve.validation", "fpsolve.cases"} == set(tool["packages"])
+    assert found | {"fpsolve.validation", "fpsolve.cases", "fpsolve.data"} == set(tool["packages"])
     assert all(name.startswith("fpsolve") for name in tool["packages"])
     assert tool["package-dir"] == {"fpsolve.validation": "validation", "fpsolve.cases": "cases"}
-    assert tool["package-data"] == {"fpsolve.cases": ["*.toml"], "fpsolve": ["data/*.csv", "data/*.md"]}
+    assert tool["package-data"] == {"fpsolve.cases": ["*.toml"], "fpsolve.data": ["*.csv", "*.md"]}
     assert (ROOT / "fpsolve" / "data" / "anisotropy_measurements.csv").is_file()
 
 

