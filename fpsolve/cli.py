@@ -401,7 +401,8 @@ def _run(args) -> int:
         if not result.info.converged:
             steps = len(result.info.residual_history)
             print(f"fpsolve: not converged after {steps} steps in {time.perf_counter() - t0:.1f} s: "
-                  f"residual {result.info.residual:.3e} (rtol {result.info.rtol:.1e})"
+                  f"forward-error estimate {result.info.forward_error:.3e} (rtol {result.info.rtol:.1e}), "
+                  f"residual {result.info.residual:.3e}"
                   + ("" if args.keep_partial else "; nothing written (use --keep-partial)"), file=sys.stderr)
             if not args.keep_partial:
                 return EXIT_NOT_CONVERGED

@@ -137,10 +137,14 @@ def file_figures(result, stem, what) -> list[Path]:
     if "residual" in what:
         fig, ax = w.new()
         h = np.asarray(result.info.residual_history, dtype=float)
-        ax.semilogy(np.arange(1, h.size + 1), h, "o-")
-        ax.axhline(result.info.rtol, color="0.5", ls="--", label="rtol")
+        c = np.asarray(getattr(result.info, "corrections", []), dtype=float)
+        ax.semilogy(np.arange(1, h.size + 1), h, "o-", label=r"residual $\|b-Af\|/\|b\|$ (before the step)")
+        if c.size:
+            ax.semilogy(np.arange(1, c.size + 1), c, "s-", label=r"correction $\|\delta f\|/\|f\|$ (forward error)")
+        ax.axhline(result.info.rtol, color="0.5", ls="--", label="rtol (on the correction)")
+        ax.axhline(result.info.residual, color="C0", ls=":", lw=0.8, label="final residual")
         ax.set_xlabel("iteration / pseudo-time step")
-        ax.set_ylabel(r"$\|Af-b\|/\|b\|$")
+        ax.set_ylabel("relative size")
         ax.legend(fontsize=7)
         w.save(fig, "residual")
     return w.paths

@@ -462,7 +462,9 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
     if info.converged:
         info.message = f"converged: {tail}; rtol {rtol:.1e}"
     else:
-        trend = (" (corrections not contracting: the approximate inverse is too poor or the problem "
+        stopped = info.method == "march" and len(info.pseudo_time_steps) >= max_steps
+        trend = (" (stopped at max_steps = %d)" % max_steps if stopped else
+                 " (corrections not contracting: the approximate inverse is too poor or the problem "
                  "too ill-conditioned)" if len(info.corrections) > 1 and info.corrections[-1] > 0.5 * info.corrections[-2]
                  else "")
         info.message = (f"not converged: {tail} > rtol = {rtol:.1e} after {info.iterations} iterations"
