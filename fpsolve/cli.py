@@ -194,6 +194,10 @@ def _run(args) -> int:
     case = load_case(args.case, args.overrides)
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
+    if case.has_time:  # physical-time run (fpsolve.transient)
+        from .timeseries import run_cli
+
+        return run_cli(args, case)
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
     state = read_checkpoint(args.restart, key) if args.restart else None
@@ -257,6 +261,11 @@ def _info(args) -> int:
     from . import read
 
     r = read(args.file)
+    if getattr(r, "kind", "") == "timeseries":
+        print(f"{args.file}: physical-time run, " + ("COMPLETED" if r.info.completed else "NOT COMPLETED") +
+              ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)"))
+        print(r.summary())
+        return 0
     first = ("CONVERGED" if r.info.converged else "NOT CONVERGED (partial result)") + \
         ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)")
     print(f"{args.file}: {first}")
@@ -272,6 +281,13 @@ def _plot(args) -> int:
     r = read(args.file)
     outdir = Path(args.outdir) if args.outdir else Path(args.file).parent
     outdir.mkdir(parents=True, exist_ok=True)
+    if getattr(r, "kind", "") == "timeseries":
+        from .plot_time import time_figures
+
+        what = [w.strip() for w in args.what.split(",")] if args.what != "g,F,delta,residual" else ("F", "g", "delta")
+        for png in time_figures(r, outdir / Path(args.file).stem, what):
+            print(f"wrote {png}")
+        return 0
     for png in file_figures(r, outdir / Path(args.file).stem, [w.strip() for w in args.what.split(",")]):
         print(f"wrote {png}")
     return 0

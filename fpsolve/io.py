@@ -115,7 +115,10 @@ def read_result(path):
     from .grid import Grid
     from .result import Fields, Result
     from .solvers import SolveInfo
+    from .timeseries import is_timeseries, read_timeseries
 
+    if is_timeseries(path):  # a physical-time run (kind = "timeseries")
+        return read_timeseries(path)
     with _open_valid(path) as h5:
         if "fpsolve_version" not in h5.attrs or "f" not in h5:
             raise FileFormatError(f"{path}: not an fpsolve result file")

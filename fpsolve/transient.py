@@ -99,6 +99,7 @@ class TimeSeriesResult:
     problem: Problem | None = None
     state: TimeState | None = None
     stored_summary: str = ""
+    kind = "timeseries"
 
     @property
     def time_unit(self) -> tuple[str, float]:
