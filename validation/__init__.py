@@ -7,4 +7,4 @@ equations, with ERRATA.md corrections), the resolution, named tolerances with th
 PNG figures.  Cases are the bundled ones, by name, changed only through overrides
 (``fpsolve.load_case(name, ["grid.z_cells=40", ...])``).  Installed as ``fpsolve.validation``.
 """
-PROBLEMS = ["streaming", "compton_getting", "transport", "mixed", "swk", "reduced", "knudsen", "semianalytic"]
+PROBLEMS = ["streaming", "compton_getting", "transport", "mixed", "swk", "reduced", "knudsen", "semianalytic", "transient"]

@@ -39,11 +39,11 @@ MOMENT_TOL = 1e-6
 #: Observed order of TR-BDF2 on the moment ODEs: 2 (second order), within 0.15 on a 4-level ladder.
 ORDER_TOL = 0.15
 #: Free streaming: DG-1 upwind error of a Gaussian of width sigma = 4 cells after translation by
-#: up to 0.1 (10 sigma): second order in dz, measured 4e-3 (L1, relative); 2% leaves margin but
-#: fails a first-order (or wrongly translated) scheme (> 10%).
-FREE_TOL = 2e-2
-#: Long time: the integrator's error control near the steady state is relative to |f| (rtol 1e-10)
-#: and the slowest mode has decayed to e^{-t/tau} < 1e-12; the steady solve is at 1e-10.
+#: up to 0.1 (10 sigma): second order in dz, measured 3.2e-4 (L1, relative; quick, t <= 0.05);
+#: 5e-3 leaves margin but fails a first-order (smeared) or wrongly translated solution (> 1e-2).
+FREE_TOL = 5e-3
+#: Long time: the slowest mode has decayed to e^{-t/tau} < 1e-10 and the integrator's error (rtol 1e-6,
+#: relative to |f|) is damped with it (measured 1.1e-9; 5e-11 at rtol 1e-8); the steady solve is at 1e-10.
 STEADY_TOL = 1e-8
 #: Superluminal: late (t = 100 d/v) the quasi-static Eq. (7) must agree with the kinetic delta to 1%
 #: (the diffusion limit, lambda/d = 1/30; the residual is the O(d_t/D) correction).
@@ -141,10 +141,10 @@ def _order(out, quick):
 
 
 def _free_streaming(out, quick):
-    ts = [0.0, 0.02, 0.05, 0.1]
-    nz = 240 if quick else 480
-    case = fpsolve.load_case("burst_hard_sphere", ["grid.z_min=-0.6", "grid.z_max=0.6", f"grid.z_cells={nz}",
-                                                   "time.end=0.1", f"time.output_times={ts}", "time.scattering=false",
+    ts, zmax = ([0.0, 0.02, 0.05], 0.3) if quick else ([0.0, 0.02, 0.05, 0.1], 0.6)
+    nz = int(round(2 * zmax / 0.0025))  # dz = sigma/4
+    case = fpsolve.load_case("burst_hard_sphere", [f"grid.z_min={-zmax}", f"grid.z_max={zmax}", f"grid.z_cells={nz}",
+                                                   f"time.end={ts[-1]}", f"time.output_times={ts}", "time.scattering=false",
                                                    "source.width=0.01", "probes.z=[0.05]", "time.rtol=1e-6"])
     r = run_transient(case)
     g = r.grid
@@ -164,13 +164,13 @@ def _free_streaming(out, quick):
                             float(np.sum(np.abs(r.F[i, 0] - cont)) / np.sum(cont)), 0.0, 0.0,
                             "the mu grid's discrete speeds", absolute=True, kind="info"))
     checks.insert(0, Check(NAME, "free streaming (D = 0)", "max L1 rel. error of F, translated mu cells", worst, 0.0,
-                           FREE_TOL, "DG-1 upwind, sigma = 4 dz (quick) / 8 dz", absolute=True))
+                           FREE_TOL, "DG-1 upwind, sigma = 4 dz", absolute=True))
     return checks
 
 
 def _long_time(out, quick):
     ov = ["grid.z_cells=40", "time.profile=constant", "time.end=3000.0", "time.output_times=[3000.0]",
-          "time.rtol=1e-10", "time.atol=1e-14"]
+          "time.rtol=1e-6", "time.atol=1e-14"]
     case = fpsolve.load_case("burst_slab", ov)
     r = run_transient(case)
     steady = fpsolve.solve(fpsolve.load_case("burst_slab", ["grid.z_cells=40"]))
@@ -207,6 +207,14 @@ def _superluminal(out, quick):
                         kind="info"))
     checks.append(Check(NAME, "superluminal: max |delta| kinetic after arrival", "max |kinetic delta|",
                         float(np.nanmax(np.abs(pr.delta[arrived]))), 1.0, 0.0, "", absolute=True, kind="info"))
+    model = case.turbulence_model()
+    from fpsolve.physics import pitch_integrals
+
+    kappa = float(pitch_integrals(model, np.array([pr.p])).kappa_zz[0])
+    t1 = float(burst.superluminal_time(pr.z, kappa=kappa, v=1.0, z0=case.source.centre, sigma=case.source.width))
+    checks.append(Check(NAME, "superluminal: Green's-function t_1", "delta_DA > 1 before t_1 (d/v), s = 1 factor 3",
+                        t1 / d, 1.5, 0.0, "physics.burst.superluminal_time (point burst: 1.5 d/v)", absolute=True,
+                        kind="info"))
     late = t >= 20.0 * d
     checks.append(Check(NAME, "late delta_DA = kinetic delta", f"max rel. difference, t >= {20 * d:g}",
                         float(np.nanmax(rel[late])), 0.0, LATE_DELTA_TOL, "diffusion limit (lambda/d = 1/30)",
