@@ -297,6 +297,10 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     content0 = total(m * y0)
 
     def on_output(t, y):
+        with np.errstate(divide="ignore", invalid="ignore"):  # F = 0 before arrival: NaN ratios, recorded as such
+            _output(t, y)
+
+    def _output(t, y):
         f = y.reshape(grid.shape)
         fields = compute_fields(grid, model, f)
         col.add("time", t)
