@@ -370,7 +370,10 @@ def summary_text(r: TimeSeriesResult) -> str:
     g = r.grid
     h = r.history
     lines = [f"physical-time run: {'homogeneous' if g.homogeneous else f'{g.nz} z'} x {g.nmu} mu x {g.np_} p cells",
-             f"  TR-BDF2 to t = {r.times[-1] / per if r.times.size else float('nan'):.6g} {unit}: {r.info.message}",
+             f"  TR-BDF2 to t = {r.times[-1] / per if r.times.size else float('nan'):.6g} {unit}: "
+             f"{'completed' if r.info.completed else 'NOT COMPLETED'}, {int(r.info.accepted)} steps "
+             f"({int(r.info.rejected)} rejected by error, {int(r.info.positivity_rejected)} by positivity), "
+             f"{int(r.info.factorizations)} factorizations",
              f"  steps: dt from {np.min(h['dt']) / per:.3g} to {np.max(h['dt']) / per:.3g} {unit}" if h.get('dt', []).size
              else "  steps: none",
              f"  particle balance: N(0) = {r.balance['content_0']:.6g}, injected {r.balance['injected']:.6g}, "
@@ -383,7 +386,7 @@ def summary_text(r: TimeSeriesResult) -> str:
         lines.append(f"  min f / max f over the steps: {ratio:.3e}" + ("   ** NEGATIVE **" if r.negative_f else ""))
     for pr in r.probes:
         where = "" if not np.isfinite(pr.z) else f"z = {pr.z:.6g}, "
-        lines.append(f"  probe {where}p = {pr.p:.6g}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
+        lines.append(f"  probe {where}p = {pr.p:.6g} m c (code units):      t [{unit}]          F     delta  delta_DA(Eq.7)  "
                      f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g})")
         idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
         for i in idx:
