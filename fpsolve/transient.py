@@ -346,6 +346,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         probes.append(ProbeSeries(float(zp[0]), float(zp[1]), np.array(d[g + "F"]), np.array(d[g + "g"]),
                                   np.array(d[g + "gda"]), np.array(d[g + "delta"]), np.array(d[g + "delta_da"]),
                                   np.array(d[g + "amp"]), float(d[g + "amp38"][0]), np.array(d[g + "rel"])))
+    info.accepted = state.step  # all accepted steps, including those before a restart
     history = {k: np.asarray(v, dtype=float) for k, v in state.history.items()}
     integ = dict(state.integrals)
     content = total(m * state.y)
