@@ -166,3 +166,18 @@ def test_cli_run_info_plot(tmp_path):
 def test_refusals(override, message):
     with pytest.raises(CaseError, match=message):
         small([override, "time.initial=burst"])
+
+
+def test_cli_checkpoint_restart_gives_the_same_file(tmp_path):
+    base = [sys.executable, "-m", "fpsolve.cli", "run", "burst_hard_sphere"] + SMALL
+    one = subprocess.run(base + ["-o", "one.h5", "--checkpoint-every", "5", "--checkpoint", "ck.h5"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run(base + ["-o", "two.h5", "--restart", "ck.h5"], capture_output=True, text=True, cwd=tmp_path)
+    assert two.returncode == 0, two.stderr
+    a, b = read_timeseries(tmp_path / "one.h5"), read_timeseries(tmp_path / "two.h5")
+    assert np.array_equal(a.F, b.F) and np.array_equal(a.history["t"], b.history["t"])
+    assert a.info.accepted == b.info.accepted
+    wrong = subprocess.run(base + ["time.rtol=1e-5", "-o", "x.h5", "--restart", "ck.h5"], capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert wrong.returncode == 2 and "different case" in wrong.stderr
