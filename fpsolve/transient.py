@@ -53,7 +53,8 @@ from .terms import CHANNELS, MuPDiffusion, SourceTerm
 from .timestepping import TRBDF2, TimeInfo, TimeState, integrate
 
 __all__ = ["TimeSeriesResult", "ProbeSeries", "build_transient", "run_transient", "initial_state",
-           "output_times", "plane_moments", "probe_delta", "transported_range", "BALANCE_TOL"]
+           "output_times", "plane_moments", "probe_delta", "transported_range", "plane_factory", "choose_factory",
+           "BALANCE_TOL"]
 
 #: The time-integrated balance closes to round-off plus the solves' residual (SuperLU on these
 #: matrices: ~1e-15 relative per step); 1e-10 relative to max(N(0) + injected) is the flag.
@@ -222,6 +223,66 @@ def probe_delta(g_over_F, mu) -> float:
     return float((hi - lo) / (hi + lo))
 
 
+# --- the linear solver of a step ---------------------------------------------------------------
+def plane_factory(nplanes: int):
+    """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) when the momentum planes
+    (contiguous blocks: momentum is the slowest index) couple one way only (eps = 0 with losses:
+    block-triangular) or not at all: one SuperLU per plane and a sweep over the planes — the fill
+    of a whole-matrix LU across the planes is avoided.  Returns None if the matrix is not
+    block-triangular (then the whole-matrix LU is used)."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
+    def factory(matrix):
+        a = sp.csr_matrix(matrix)
+        n = a.shape[0]
+        bs = n // nplanes
+        coo = a.tocoo()
+        rb, cb = coo.row // bs, coo.col // bs
+        if np.all(cb <= rb):
+            order = range(nplanes)
+        elif np.all(cb >= rb):
+            order = range(nplanes - 1, -1, -1)
+        else:
+            raise ValueError("momentum planes coupled both ways")
+        diag = rb == cb
+        blocks = []
+        for k in range(nplanes):
+            sel = diag & (rb == k)
+            blk = sp.csc_matrix((coo.data[sel], (coo.row[sel] - k * bs, coo.col[sel] - k * bs)), shape=(bs, bs))
+            blocks.append(spla.splu(blk, permc_spec="COLAMD"))
+        off = sp.csr_matrix((coo.data[~diag], (coo.row[~diag], coo.col[~diag])), shape=(n, n))
+        rows = [off[k * bs:(k + 1) * bs] for k in range(nplanes)]
+
+        def solve(rhs):
+            x = np.zeros(n)
+            for k in order:
+                r = rhs[k * bs:(k + 1) * bs]
+                if rows[k].nnz:
+                    r = r - rows[k] @ x
+                x[k * bs:(k + 1) * bs] = blocks[k].solve(r)
+            return x
+        return solve
+
+    return factory
+
+
+def choose_factory(problem: Problem):
+    """``("planes", factory)`` for block-triangular momentum coupling of a multi-plane problem,
+    else ``("splu", splu_factory)`` (whole-matrix SuperLU)."""
+    from .timestepping import splu_factory
+
+    grid = problem.grid
+    nk = grid.np_
+    if nk > 1:
+        coo = problem.A.tocoo()
+        bs = problem.layout.size // nk
+        rb, cb = coo.row // bs, coo.col // bs
+        if np.all(cb <= rb) or np.all(cb >= rb):
+            return "planes", plane_factory(nk)
+    return "splu", splu_factory
+
+
 # --- the run ----------------------------------------------------------------------------------
 class _Collector:
     """The outputs of a run so far (plain lists; a checkpoint stores them)."""
@@ -233,14 +294,14 @@ class _Collector:
         self.data.setdefault(key, []).append(np.asarray(value, dtype=float))
 
 
-def _options(case: Case, scale: float) -> TRBDF2:
+def _options(case: Case, scale: float, factory) -> TRBDF2:
     tm = case.transient
 
     def t(x):
         return None if x is None else float(case.time(x))
 
     return TRBDF2(rtol=tm.rtol, atol=tm.atol * scale, first_step=t(tm.first_step), max_step=float(case.time(tm.max_step)),
-                  fixed_step=t(tm.fixed_step), positivity_tol=tm.positivity_tol)
+                  fixed_step=t(tm.fixed_step), positivity_tol=tm.positivity_tol, factory=factory)
 
 
 def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResult:
@@ -273,7 +334,8 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     if scale <= 0.0:
         scale = float(np.max(np.abs(b / m))) * t_end
     scale = scale if scale > 0 else 1.0
-    opts = _options(case, scale)
+    factory_name, factory = choose_factory(problem)
+    opts = _options(case, scale, factory)
     n_out = outs.size
     store_f = n_out * problem.layout.size * 8 <= tm.store_f_mb * 1e6
 
@@ -360,6 +422,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s,
                    total_s=_time.perf_counter() - wall0)
+    info.message += f"; linear solver: {factory_name}"
     return TimeSeriesResult(case, grid, times, np.array(d.get("F", [])), np.array(d["f"]) if store_f and "f" in d else None,
                             moments, probes, history, balance, info, timings, peak, problem=problem, state=state)
 

@@ -181,3 +181,23 @@ def test_cli_checkpoint_restart_gives_the_same_file(tmp_path):
     wrong = subprocess.run(base + ["time.rtol=1e-5", "-o", "x.h5", "--restart", "ck.h5"], capture_output=True,
                            text=True, cwd=tmp_path)
     assert wrong.returncode == 2 and "different case" in wrong.stderr
+
+
+def test_plane_factory_equals_whole_lu_on_loss_coupled_planes():
+    import scipy.sparse as sp
+
+    from fpsolve.timestepping import splu_factory
+    from fpsolve.transient import choose_factory
+
+    case = load_case("burst_slab", ["grid.z_cells=10", "grid.mu_cells=8", "grid.p_cells=4", "grid.p_min=0.5",
+                                    "grid.p_max=2.0", "losses.power_law_rate=0.5", "source.width=0.1"])
+    problem, _, _ = build_transient(case)
+    name, factory = choose_factory(problem)
+    assert name == "planes"
+    mat = sp.diags(problem.mass) + 0.01 * problem.A
+    rhs = np.random.default_rng(1).standard_normal(problem.layout.size)
+    x1, x2 = factory(mat)(rhs), splu_factory(mat)(rhs)
+    # both are LU solves of the same well-conditioned matrix (h = 0.01): agree to round-off
+    assert np.max(np.abs(x1 - x2)) <= 1e-12 * np.max(np.abs(x2))
+    assert not np.array_equal(problem.A.tocoo().row // (problem.layout.size // 4),
+                              problem.A.tocoo().col // (problem.layout.size // 4))  # the planes are coupled
