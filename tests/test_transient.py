@@ -148,18 +148,6 @@ def test_initial_steady_stays_steady(tmp_path):
                                                "time.output_times=[1.0]"]))
 
 
-def test_cli_run_info_plot(tmp_path):
-    args = [sys.executable, "-m", "fpsolve.cli", "run", "burst_hard_sphere", "-o", "b.h5", "--plot"] + SMALL
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "particle balance" in proc.stdout and (tmp_path / "b.h5").exists()
-    assert (tmp_path / "b_delta_t.png").exists()
-    info = subprocess.run([sys.executable, "-m", "fpsolve.cli", "info", "b.h5"], capture_output=True, text=True,
-                          cwd=tmp_path)
-    assert info.returncode == 0 and "physical-time run" in info.stdout
-    assert read_timeseries(tmp_path / "b.h5").info.completed
-
-
 @pytest.mark.parametrize("override,message", [
     ("time.profile=burst", "injects the burst twice"),  # with initial = burst below
 ])
@@ -168,15 +156,19 @@ def test_refusals(override, message):
         small([override, "time.initial=burst"])
 
 
-def test_cli_checkpoint_restart_gives_the_same_file(tmp_path):
+def test_cli_run_info_plot_checkpoint_restart(tmp_path):
     base = [sys.executable, "-m", "fpsolve.cli", "run", "burst_hard_sphere"] + SMALL
-    one = subprocess.run(base + ["-o", "one.h5", "--checkpoint-every", "5", "--checkpoint", "ck.h5"],
+    one = subprocess.run(base + ["-o", "one.h5", "--plot", "--checkpoint-every", "5", "--checkpoint", "ck.h5"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert one.returncode == 0, one.stderr
+    assert "particle balance" in one.stdout and (tmp_path / "one_delta_t.png").exists()
+    info = subprocess.run([sys.executable, "-m", "fpsolve.cli", "info", "one.h5"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert info.returncode == 0 and "physical-time run" in info.stdout
     two = subprocess.run(base + ["-o", "two.h5", "--restart", "ck.h5"], capture_output=True, text=True, cwd=tmp_path)
     assert two.returncode == 0, two.stderr
     a, b = read_timeseries(tmp_path / "one.h5"), read_timeseries(tmp_path / "two.h5")
-    assert np.array_equal(a.F, b.F) and np.array_equal(a.history["t"], b.history["t"])
+    assert a.info.completed and np.array_equal(a.F, b.F) and np.array_equal(a.history["t"], b.history["t"])
     assert a.info.accepted == b.info.accepted
     wrong = subprocess.run(base + ["time.rtol=1e-5", "-o", "x.h5", "--restart", "ck.h5"], capture_output=True,
                            text=True, cwd=tmp_path)
