@@ -393,8 +393,6 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         hist.setdefault("balance_defect", []).append(content0 + inj - lost - content)
         return bool(callback(st, col.data)) if callback is not None else False
 
-    if state is None and n_out and outs[0] <= 0.0:
-        pass  # the integrator calls on_output at t0 itself
     state, info = integrate(problem.A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
                             breakpoints=breakpoints, functionals=functionals, check=check,
                             on_output=on_output, callback=step_done, state=state)
