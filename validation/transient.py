@@ -39,7 +39,7 @@ MOMENT_TOL = 1e-6
 #: Observed order of TR-BDF2 on the moment ODEs: 2 (second order), within 0.15 on a 4-level ladder.
 ORDER_TOL = 0.15
 #: Free streaming: DG-1 upwind error of a Gaussian of width sigma = 4 cells after translation by
-#: up to 0.1 (10 sigma): second order in dz, measured 3.2e-4 (L1, relative; quick, t <= 0.05);
+#: up to 0.1 (10 sigma): second order in dz, measured 3.2e-4 (L1, relative; quick, t <= 0.05), 3.3e-4 (t <= 0.1);
 #: 5e-3 leaves margin but fails a first-order (smeared) or wrongly translated solution (> 1e-2).
 FREE_TOL = 5e-3
 #: Long time: the slowest mode has decayed to e^{-t/tau} < 1e-10 and the integrator's error (rtol 1e-6,
