@@ -195,7 +195,7 @@ def _run(args) -> int:
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     if case.has_time:  # physical-time run (fpsolve.transient)
-        from .timeseries import run_cli
+        from .transient import run_cli
 
         return run_cli(args, case)
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")

@@ -1,4 +1,8 @@
-"""HDF5 files of physical-time runs (:class:`fpsolve.transient.TimeSeriesResult`), their
+"""The time series of a physical-time run: :class:`TimeSeriesResult`, its dataset description
+(the HDF5 file and ``to_xarray()``), reading it back, and its summary text.  Writing (atomic, via
+:func:`fpsolve.io._atomic`), checkpoints and the ``fpsolve run`` branch are in :mod:`fpsolve.transient`;
+this module imports neither :mod:`fpsolve.io` nor :mod:`fpsolve.transient`, so that
+:func:`fpsolve.io.read_result` can dispatch here without an import cycle.
 checkpoints, and the ``fpsolve run`` branch for cases with ``[time]``.
 
 Layout (root attribute ``kind = "timeseries"``; xarray-readable with ``engine="h5netcdf"``, every
@@ -21,25 +25,100 @@ dimension a dimension scale, CF ``units`` on every variable):
 """
 from __future__ import annotations
 
-import sys
-import time as _time
-from dataclasses import replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import h5py
 import numpy as np
 
 from ._version import __version__
 from .dataset import Description, Variable, internal, output
-from .io import FileFormatError, _atomic, _open_valid, _write_description
+from .timestepping import TimeInfo, TimeState
 
-__all__ = ["describe_timeseries", "to_xarray", "write_timeseries", "read_timeseries", "is_timeseries",
-           "write_time_checkpoint", "read_time_checkpoint", "run_cli"]
+__all__ = ["TimeSeriesResult", "ProbeSeries", "TimeSeriesFormatError", "describe_timeseries", "to_xarray",
+           "read_timeseries", "is_timeseries", "summary_text", "BALANCE_TOL", "NEGATIVE_TOL"]
 
 KIND = "timeseries"
-CHECKPOINT_KIND = "time_checkpoint"
 HISTORY = ("t", "dt", "error", "min_f", "max_f", "content", "injected", "lost", "balance_defect")
 MOMENTS = ("N", "z", "z2", "zmu", "mu", "mu2")
+
+
+class TimeSeriesFormatError(ValueError):
+    """Not an fpsolve time-series file, or an incomplete one."""
+
+
+#: The time-integrated balance closes to round-off plus the solves' residual (SuperLU on these
+#: matrices: ~1e-15 relative per step); 1e-10 relative to max(N(0) + injected) is the flag.
+BALANCE_TOL = 1e-10
+#: ``f`` below ``-NEGATIVE_TOL * max f`` flags a run (as the steady result's ``negative_f``).
+NEGATIVE_TOL = 1e-6
+
+
+@dataclass
+class ProbeSeries:
+    """A probe (z, p) over the output times (arrays with a leading time axis)."""
+
+    z: float
+    p: float
+    F: np.ndarray  # (nt,)
+    g_over_F: np.ndarray  # (nt, nmu) kinetic
+    g_da_over_F: np.ndarray  # (nt, nmu) Eq. (7) with the numerical gradients of the kinetic F
+    delta: np.ndarray  # (nt,) Eq. (11), signed, kinetic
+    delta_da: np.ndarray  # (nt,) Eq. (11) of F + g_DA
+    amplitude: np.ndarray  # (nt,) kinetic streaming amplitude (Eq. 38 shape fit / (F'/F))
+    amplitude_eq38: float  # -(4 - s) kappa_zz/v (Eq. 38)
+    rel_err_da: np.ndarray  # (nt,) max|g - g_DA| / max|g_DA|
+
+
+@dataclass
+class TimeSeriesResult:
+    """A physical-time run; also what :func:`fpsolve.read` returns for a time-series file
+    (then ``problem`` and ``state`` are None)."""
+
+    case: Case
+    grid: object
+    times: np.ndarray  # output times, code units (L/c)
+    F: np.ndarray  # (nt, np, nz) or (nt, np) homogeneous
+    f: np.ndarray | None  # (nt, *grid.shape) or None (not stored: see the module docstring)
+    moments: dict  # name -> (nt, np)
+    probes: list  # ProbeSeries
+    history: dict  # per accepted step: name -> array
+    balance: dict  # final: content_0, content, injected, each channel, defect, relative
+    info: TimeInfo
+    timings: dict = field(default_factory=dict)
+    peak_memory_mb: float = 0.0
+    version: str = __version__
+    problem: Problem | None = None
+    state: TimeState | None = None
+    stored_summary: str = ""
+    kind = "timeseries"
+
+    @property
+    def time_unit(self) -> tuple[str, float]:
+        """(name, code units per case unit): ("yr", L/c per yr) for physical cases, else ("L/c", 1)."""
+        return ("yr", float(self.case.time(1.0))) if self.case.system == "physical" else ("L/c", 1.0)
+
+    @property
+    def balance_ok(self) -> bool:
+        return abs(self.balance.get("relative", np.inf)) <= BALANCE_TOL
+
+    @property
+    def negative_f(self) -> bool:
+        lo, hi = np.asarray(self.history.get("min_f", [0.0])), np.asarray(self.history.get("max_f", [1.0]))
+        return bool(lo.size and np.min(lo / np.maximum(hi, 1e-300)) < -NEGATIVE_TOL)
+
+    @property
+    def trustworthy(self) -> bool:
+        """Completed, balance closed to BALANCE_TOL, f >= -1e-6 max f at every step."""
+        return bool(self.info.completed and self.balance_ok and not self.negative_f)
+
+    def summary(self) -> str:
+        return self.stored_summary or summary_text(self)
+
+    def to_xarray(self):
+        """The time series as an ``xarray.Dataset`` (the root group of the file, :mod:`fpsolve.timeseries`)."""
+        return to_xarray(self)
+
+
 
 
 def _time_first(a):
@@ -120,10 +199,16 @@ def to_xarray(r):
                       coords={c.name: (c.dims, c.data, c.attrs) for c in d.coords}, attrs=d.attrs)
 
 
-def write_timeseries(r, path) -> Path:
-    """Write a time-series result atomically (temporary name, ``complete`` last, rename)."""
-    d = describe_timeseries(r)
-    return _atomic(path, lambda h5: _write_description(h5, d))
+def _open(path):
+    """The file, if complete (the ``complete`` attribute is set last by the atomic writer)."""
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as err:
+        raise TimeSeriesFormatError(f"{path}: not an HDF5 file ({err})") from None
+    if not h5.attrs.get("complete", False):
+        h5.close()
+        raise TimeSeriesFormatError(f"{path}: incomplete file (the writer did not finish); not used")
+    return h5
 
 
 def is_timeseries(path) -> bool:
@@ -139,12 +224,10 @@ def read_timeseries(path):
     (``problem``/``state`` None; ``summary()`` is the stored one)."""
     from .case import parse_case
     from .grid import Grid
-    from .timestepping import TimeInfo
-    from .transient import ProbeSeries, TimeSeriesResult
 
-    with _open_valid(path) as h5:
+    with _open(path) as h5:
         if h5.attrs.get("kind") != KIND:
-            raise FileFormatError(f"{path}: not an fpsolve time-series file")
+            raise TimeSeriesFormatError(f"{path}: not an fpsolve time-series file")
         a = h5.attrs
         case = replace(parse_case(str(a["case_resolved"]), str(a["case_source"])), text=str(a["case_text"]))
         homogeneous = "z" not in h5
@@ -184,74 +267,41 @@ def read_timeseries(path):
                                 stored_summary=str(a.get("summary", "")))
 
 
-# --- checkpoints ------------------------------------------------------------------------------
-def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_text: str) -> Path:
-    """A :class:`~fpsolve.timestepping.TimeState` and the outputs collected so far."""
-    def fill(h5):
-        h5.create_dataset("y", data=state.y)
-        for k, v in state.history.items():
-            h5.create_dataset(f"history/{k}", data=np.asarray(v, dtype=float))
-        for k, v in collected.items():
-            h5.create_dataset(f"collected/{k}", data=np.stack(v) if len(v) else np.zeros(0))
-        g = h5.require_group("integrals")
-        for k, v in state.integrals.items():
-            g.attrs[k] = v
-        h5.attrs.update(t=state.t, h=state.h, step=state.step, next_output=state.next_output, case_hash=case_hash,
-                        case_text=case_text, fpsolve_version=__version__, kind=CHECKPOINT_KIND)
-
-    return _atomic(path, fill)
 
 
-def read_time_checkpoint(path, case_hash: str):
-    """``(TimeState, collected)`` of a checkpoint of the same case."""
-    from .timestepping import TimeState
-
-    with _open_valid(path) as h5:
-        if h5.attrs.get("kind") != CHECKPOINT_KIND:
-            raise FileFormatError(f"{path}: not an fpsolve physical-time checkpoint")
-        if h5.attrs["case_hash"] != case_hash:
-            raise FileFormatError(f"{path}: checkpoint of a different case (or overrides); allowed: the same case")
-        history = {k: [float(x) for x in h5[f"history/{k}"][...]] for k in h5.get("history", {})}
-        collected = {k: list(h5[f"collected/{k}"][...]) for k in h5.get("collected", {})}
-        integrals = {k: float(v) for k, v in h5["integrals"].attrs.items()} if "integrals" in h5 else {}
-        a = h5.attrs
-        state = TimeState(float(a["t"]), h5["y"][...], float(a["h"]), int(a["step"]), int(a["next_output"]),
-                          integrals, history)
-        return state, collected
-
-
-# --- the command line branch ------------------------------------------------------------------
-def run_cli(args, case) -> int:
-    """``fpsolve run CASE`` for a case with ``[time]``: integrate, print the summary, write the
-    time series (and PNG figures with ``--plot``); checkpoints with ``--checkpoint-every N``
-    (accepted steps) / ``--checkpoint-minutes M``, ``--restart CHECKPOINT``."""
-    from .transient import run_transient
-
-    out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
-    key = case.digest(solver=False)
-    restart = read_time_checkpoint(args.restart, key) if args.restart else None
-    every, minutes = getattr(args, "checkpoint_every", 0), getattr(args, "checkpoint_minutes", 0.0)
-    ck = Path(args.checkpoint) if getattr(args, "checkpoint", None) else out.with_suffix(".checkpoint.h5")
-    last = [_time.monotonic()]
-    stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
-
-    def callback(state, collected):
-        due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
-        if due or (stop_after and state.step >= stop_after):
-            write_time_checkpoint(ck, state, collected, key, case.resolved_text())
-            last[0] = _time.monotonic()
-        return bool(stop_after and state.step >= stop_after)
-
-    r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after) else None)
-    if not r.info.completed:
-        print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
-        return 3
-    print(r.summary())
-    write_timeseries(r, out)
-    print(f"wrote {out}" + ("" if r.trustworthy else "   (flagged: not trustworthy, see above)"), file=sys.stdout)
-    if getattr(args, "plot", False):
-        from .plot_time import time_figures
-
-        for png in time_figures(r, out.with_suffix("")):
-            print(f"wrote {png}")
-    return 0
+# --- summary ----------------------------------------------------------------------------------
+def summary_text(r: TimeSeriesResult) -> str:
+    """The run summary: grid, steps, balance, min f, probes at a few output times."""
+    unit, per = r.time_unit
+    g = r.grid
+    h = r.history
+    lines = [f"physical-time run: {'homogeneous' if g.homogeneous else f'{g.nz} z'} x {g.nmu} mu x {g.np_} p cells",
+             f"  TR-BDF2 to t = {r.times[-1] / per if r.times.size else float('nan'):.6g} {unit}: "
+             f"{'completed' if r.info.completed else 'NOT COMPLETED'}, {int(r.info.accepted)} steps "
+             f"({int(r.info.rejected)} rejected by error, {int(r.info.positivity_rejected)} by positivity), "
+             f"{int(r.info.factorizations)} factorizations",
+             f"  steps: dt from {np.min(h['dt']) / per:.3g} to {np.max(h['dt']) / per:.3g} {unit}" if h.get('dt', []).size
+             else "  steps: none",
+             f"  particle balance: N(0) = {r.balance['content_0']:.6g}, injected {r.balance['injected']:.6g}, "
+             f"escaped {r.balance['escape_z_min'] + r.balance['escape_z_max']:.6g}, lost "
+             f"{r.balance['outflow_p_min'] + r.balance['outflow_p_max'] + r.balance['catastrophic']:.6g}, "
+             f"N(end) = {r.balance['content']:.6g}; defect {r.balance['relative']:.2e} relative "
+             f"(every step <= {r.balance['max_step_defect']:.2e})" + ("" if r.balance_ok else "   ** NOT CLOSED **")]
+    if h.get("min_f", np.array([])).size:
+        ratio = np.min(h["min_f"] / np.maximum(h["max_f"], 1e-300))
+        lines.append(f"  min f / max f over the steps: {ratio:.3e}" + ("   ** NEGATIVE **" if r.negative_f else ""))
+    for pr in r.probes:
+        where = "" if not np.isfinite(pr.z) else f"z = {pr.z:.6g}, "
+        lines.append(f"  probe {where}p = {pr.p:.6g} m c (code units):      t [{unit}]          F     delta  delta_DA(Eq.7)  "
+                     f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g})")
+        idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
+        for i in idx:
+            lines.append(f"      {r.times[i] / per:16.6g} {pr.F[i]:12.5g} {pr.delta[i]:9.4g} {pr.delta_da[i]:12.4g}"
+                         f"     {pr.amplitude[i]:.4g}")
+    lines.append(f"  wall: {r.timings.get('total_s', 0.0):.2f} s (integration {r.info.wall_s:.2f} s), "
+                 f"peak memory {r.peak_memory_mb:.0f} MB; f stored at the outputs: {'yes' if r.f is not None else 'no'}")
+    if not r.trustworthy:
+        lines.append("  ** NOT TRUSTWORTHY: " + ", ".join(
+            x for x, bad in (("not completed", not r.info.completed), ("balance not closed", not r.balance_ok),
+                             ("negative f", r.negative_f)) if bad) + " **")
+    return "\n".join(lines)

@@ -12,7 +12,8 @@ import fpsolve
 from fpsolve import CaseError, load_case
 from fpsolve.physics import burst
 from fpsolve.terms import MuPDiffusion
-from fpsolve.timeseries import read_time_checkpoint, read_timeseries, write_time_checkpoint, write_timeseries
+from fpsolve.timeseries import read_timeseries
+from fpsolve.transient import read_time_checkpoint, write_time_checkpoint, write_timeseries
 from fpsolve.transient import build_transient, initial_state, run_transient
 
 SMALL = ["grid.z_min=-0.3", "grid.z_max=0.3", "grid.z_cells=30", "grid.mu_cells=8", "probes.z=[0.05]",

@@ -27,7 +27,7 @@ import numpy as np
 
 import fpsolve
 from fpsolve.physics import burst
-from fpsolve.timeseries import write_timeseries
+from fpsolve.transient import write_timeseries
 from fpsolve.transient import run_transient
 
 from .common import Check, figure, main_for, save
