@@ -3,7 +3,6 @@
 :func:`fpsolve.io._atomic`), checkpoints and the ``fpsolve run`` branch are in :mod:`fpsolve.transient`;
 this module imports neither :mod:`fpsolve.io` nor :mod:`fpsolve.transient`, so that
 :func:`fpsolve.io.read_result` can dispatch here without an import cycle.
-checkpoints, and the ``fpsolve run`` branch for cases with ``[time]``.
 
 Layout (root attribute ``kind = "timeseries"``; xarray-readable with ``engine="h5netcdf"``, every
 dimension a dimension scale, CF ``units`` on every variable):
