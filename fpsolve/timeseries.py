@@ -291,7 +291,12 @@ def summary_text(r: TimeSeriesResult) -> str:
         lines.append(f"  min f / max f over the steps: {ratio:.3e}" + ("   ** NEGATIVE **" if r.negative_f else ""))
     for pr in r.probes:
         where = "" if not np.isfinite(pr.z) else f"z = {pr.z:.6g}, "
-        lines.append(f"  probe {where}p = {pr.p:.6g} m c (code units):      t [{unit}]          F     delta  delta_DA(Eq.7)  "
+        if r.case.system == "physical":
+            ptxt = f"p = {pr.p / float(r.case.momentum(1.0)):.4g} TeV/c"
+            where = "" if not np.isfinite(pr.z) else f"z = {pr.z / float(r.case.length(1.0)):.6g} pc, "
+        else:
+            ptxt = f"p = {pr.p:.6g} m c"
+        lines.append(f"  probe {where}{ptxt}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
                      f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g})")
         idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
         for i in idx:
