@@ -5,8 +5,8 @@ TR-BDF2 steps.  Usage:
 
 Problem: ``burst_slab`` (s = 5/3, lambda = 0.01 at p = 1, eps = 0, free escape) with ``p_cells``
 log-spaced momenta in [0.5, 2] (lambda varies as p^(2-s)): the default 400 z x 2 DG x 32 mu x 40 p =
-1.02M unknowns.  Fixed steps (``[time] fixed_step``): one factorisation of ``M + d h A`` (SuperLU on the
-whole matrix; the momentum planes are uncoupled here, so the factors stay block-diagonal), then two
+1.02M unknowns.  Fixed steps (``[time] fixed_step``): one factorisation of ``M + d h A`` (the momentum planes are
+uncoupled here, so :func:`fpsolve.transient.choose_factory` takes one SuperLU per plane), then two
 solves per step plus the error-estimate solve.  Reported per size (a fresh subprocess each, peak
 memory = its ru_maxrss): build, factorisation, time per step, total, peak memory, and one steady
 solve of the same case (``fpsolve.solve``, method auto) for the ratio cost-per-step / steady solve.
