@@ -226,13 +226,53 @@ class ProbesSection:
                            _pos)
 
 
+@dataclass(frozen=True)
+class TimeSection:
+    """``[time]``: a physical-time run (:mod:`fpsolve.transient`): end time, outputs, TR-BDF2
+    options, the source's time profile and the initial state."""
+
+    end: float | None = key("float", None, "L/c | yr", "> 0", "end of the run (required in [time])", _pos)
+    output_times: Floats | None = key("floats", None, "L/c | yr", "in [0, end]", "times of the outputs "
+                                      "(this or output_cadence; default: 20 log-spaced times)", lambda x: min(x) >= 0)
+    output_cadence: float | None = key("float", None, "L/c | yr", "> 0", "an output every this long", _pos)
+    integrator: str = key("str", "trbdf2", "", "trbdf2", "time integrator (fpsolve.timestepping)", choices=("trbdf2",))
+    rtol: float = key("float", 1e-6, "", "(0, 0.1]", "relative local error per step", lambda x: 0 < x[0] <= 0.1)
+    atol: float = key("float", 1e-10, "", ">= 0", "absolute local error relative to max f of the initial state "
+                      "(zero start: of the source's f after the run time)", lambda x: x[0] >= 0)
+    first_step: float | None = key("float", None, "L/c | yr", "> 0, <= end", "first step (default: from the "
+                                   "fastest rate of the operator)", _pos)
+    max_step: float = key("float", math.inf, "L/c | yr", "> 0", "largest step", _pos)
+    fixed_step: float | None = key("float", None, "L/c | yr", "> 0, <= end", "constant step, no error "
+                                   "control (order studies)", _pos)
+    positivity_tol: float | None = key("float", None, "", ">= 0", "reject steps with min f < -tol max f "
+                                       "(halve the step); unset: no control", lambda x: x[0] >= 0)
+    profile: str = key("str", "constant", "", "constant | burst | switch | table | python",
+                       "source time profile: always on; all at t = 0 (initial state); on in [t_on, t_off); "
+                       "piecewise linear table; amplitude(t) function",
+                       choices=("constant", "burst", "switch", "table", "python"))
+    t_on: float = key("float", 0.0, "L/c | yr", ">= 0", "switch: the source turns on", lambda x: x[0] >= 0)
+    t_off: float = key("float", math.inf, "L/c | yr", "> t_on", "switch: the source turns off; inf = never", _pos)
+    table: str | None = key("str", None, "", "a text file", "table: two columns t (case time unit), amplitude "
+                            "factor; linear between rows, 0 outside")
+    function: str | None = key("str", None, "", "module:function or file.py:function",
+                               "python: amplitude factor a(t), t in the case time unit")
+    initial: str = key("str", "zero", "", "zero | burst | steady:FILE.h5", "initial state: empty; the source's "
+                       "shape and spectrum, isotropic (N = injected per unit time x 1); a steady result file")
+    scattering: bool = key("bool", True, "", "true | false", "false: no pitch-angle/momentum diffusion term "
+                           "(free streaming, a transient-only validation mode)")
+    store_f_mb: float = key("float", 256.0, "MB", ">= 0", "store f at the outputs if it fits in this; "
+                            "else F(z, p, t) and the probes only", lambda x: x[0] >= 0)
+
+
 #: The sections in file order; the README's case-format table lists their keys in this order.
 SECTIONS: dict[str, type] = {
     "units": UnitsSection, "particle": ParticleSection, "turbulence": TurbulenceSection, "grid": GridSection,
     "source": SourceSection, "losses": LossesSection, "boundaries": BoundariesSection, "solver": SolverSection,
-    "probes": ProbesSection,
+    "probes": ProbesSection, "time": TimeSection,
 }
 #: ``SCHEMA[section][key]`` -> :class:`Key`, read off the section dataclasses (nothing is listed twice).
+#: Case attribute of a section where it differs from the section name (``Case.time()`` converts times).
+ATTR = {"time": "transient"}
 SCHEMA: dict[str, dict[str, Key]] = {name: {f.name: f.metadata["key"] for f in fields(cls)}
                                      for name, cls in SECTIONS.items()}
 
@@ -343,6 +383,7 @@ class Case:
     boundaries: BoundariesSection
     solver: SolverSection
     probes: ProbesSection
+    transient: TimeSection = TimeSection()  # the [time] section (``Case.time`` converts times)
     given: frozenset = frozenset()
     sections: frozenset = frozenset()
 
@@ -355,6 +396,11 @@ class Case:
         """A run case (it has a ``[grid]``); without one, only the physics report applies."""
         return "grid" in self.sections
 
+    @property
+    def has_time(self) -> bool:
+        """A physical-time run (it has a ``[time]`` section)."""
+        return "time" in self.sections
+
     # --- identity ------------------------------------------------------------------------------
     def resolved_text(self) -> str:
         """The case as TOML with every given key (file and overrides) at its validated value:
@@ -363,7 +409,7 @@ class Case:
         for name in SECTIONS:
             if name not in self.sections:
                 continue
-            section = getattr(self, name)
+            section = getattr(self, ATTR.get(name, name))
             lines.append(f"[{name}]")
             lines += [f"{f.name} = {_toml(getattr(section, f.name))}" for f in fields(section)
                       if (name, f.name) in self.given]
@@ -373,8 +419,9 @@ class Case:
     def digest(self, *, solver: bool = True) -> str:
         """SHA-256 of every resolved value (file text and overrides alike); ``solver=False`` leaves out
         ``[solver]`` (a checkpoint may be continued with another step budget)."""
-        values = {name: {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(getattr(self, name)).items()}
-                  for name in SECTIONS if solver or name != "solver"}
+        values = {name: {k: (list(v) if isinstance(v, tuple) else v)
+                         for k, v in asdict(getattr(self, ATTR.get(name, name))).items()}
+                  for name in SECTIONS if (solver or name != "solver") and (name in ATTR) <= (name in self.sections)}
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 
     # --- unit conversion (physical cases: pc, TeV/c, yr -> L, m c, L/c) --------------------------
@@ -457,6 +504,61 @@ class Case:
                                         mu_breakpoints=tuple(t.breakpoints or ()))
         except (ValueError, OSError) as err:
             raise CaseError(f"{self.origin}: [turbulence] {t.model}: {err}") from None
+
+    def initial_path(self) -> Path:
+        """``[time] initial = "steady:FILE.h5"``: the file, relative to the case's folder."""
+        path = Path(self.transient.initial.split(":", 1)[1])
+        base = self._base()
+        return base / path if base and not path.is_absolute() else path
+
+    def source_profile(self):
+        """``a(t)`` of ``[time] profile`` in code time: the source is ``a(t) b``; with its breakpoints.
+
+        Returns ``(a, breakpoints)``; ``a(t, side)`` takes ``side = +1`` (right limit) or ``-1`` (left
+        limit) so a switch is exact at its edges.  ``burst``: ``a = 0`` (the burst is the initial state).
+        Table and function times are in the case's time unit (yr for physical cases)."""
+        tm, where = self.transient, self.origin
+        if tm.profile == "constant":
+            return (lambda t, side: 1.0), ()
+        if tm.profile == "burst":
+            return (lambda t, side: 0.0), ()
+        if tm.profile == "switch":
+            on, off = float(self.time(tm.t_on)), float(self.time(tm.t_off))
+
+            def switch(t, side):
+                return 1.0 if ((on <= t < off) if side > 0 else (on < t <= off)) else 0.0
+            return switch, tuple(x for x in (on, off) if np.isfinite(x))
+        if tm.profile == "table":
+            path = Path(tm.table)
+            base = self._base()
+            path = base / path if base and not path.is_absolute() else path
+            try:
+                data = np.loadtxt(path, ndmin=2, delimiter=None if path.suffix != ".csv" else ",")
+            except (OSError, ValueError) as err:
+                raise CaseError(f"{where}: [time] table = {tm.table!r}: cannot read ({err}); allowed: a two-column "
+                                f"text file t, amplitude") from None
+            if data.shape[1] != 2 or data.shape[0] < 2 or not np.all(np.isfinite(data)) \
+                    or not np.all(np.diff(data[:, 0]) > 0) or np.any(data[:, 1] < 0):
+                raise CaseError(f"{where}: [time] table = {tm.table!r}: not two finite columns with increasing "
+                                f"times and amplitudes >= 0; allowed: a two-column text file t, amplitude")
+            tt = np.array([float(self.time(x)) for x in data[:, 0]])
+            amp = data[:, 1].copy()
+            return (lambda t, side: float(np.interp(t, tt, amp, left=0.0, right=0.0))), tuple(tt)
+        from .physics.user_coefficients import load_callable
+
+        try:
+            func = load_callable(tm.function, self._base())
+        except (ValueError, OSError, ImportError) as err:
+            raise CaseError(f"{where}: [time] function: {err}") from None
+        scale = float(self.time(1.0))  # case time unit in code units
+
+        def user(t, side):
+            a = float(func(t / scale))
+            if not (np.isfinite(a) and a >= 0):
+                raise CaseError(f"{where}: [time] function = {tm.function!r}: a({t / scale:g}) = {a!r}; "
+                                f"allowed: finite and >= 0")
+            return a
+        return user, ()
 
     def loss_rate(self):
         """``b(p) = |p_dot|`` in code units: pion (p/tau_0, Eq. 54) plus a power law; None without
@@ -619,9 +721,57 @@ def _check_run_case(case: Case) -> None:
         except ValueError as err:
             raise CaseError(f"{where}: [turbulence] table: {err}") from None
     escape = not homogeneous and "escape" in (bd.z_min, bd.z_max)
-    if not (escape or case.losses.any or bd.p_diffusion == "zero_value"):
+    if not (escape or case.losses.any or bd.p_diffusion == "zero_value" or case.has_time):
         raise CaseError(f"{where}: no steady state: particles neither escape ([boundaries]) nor are lost "
                         f"([losses]); allowed: an escape boundary or a loss term")
+
+
+def _check_time_case(case: Case) -> None:
+    """Consistency of a ``[time]`` section (a physical-time run): one-line errors naming the key."""
+    tm, where = case.transient, case.origin
+    unit = "yr" if case.system == "physical" else "L/c"
+    if not case.has_grid:
+        raise CaseError(f"{where}: [time] needs a run case; allowed: add [grid] (and [source]) or remove [time]")
+    if tm.end is None:
+        raise CaseError(f"{where}: [time] end is required; allowed: > 0 {unit}")
+    if tm.output_times is not None and tm.output_cadence is not None:
+        raise CaseError(f"{where}: [time] output_times and output_cadence are both given; allowed: one of them")
+    for t in tm.output_times or ():
+        if t > tm.end:
+            raise CaseError(f"{where}: [time] output_times = {t!r}: after end = {tm.end!r}; allowed: [0, end] {unit}")
+    for name in ("first_step", "fixed_step", "output_cadence"):
+        v = getattr(tm, name)
+        if v is not None and v > tm.end:
+            raise CaseError(f"{where}: [time] {name} = {v!r}: longer than end = {tm.end!r}; allowed: (0, end] {unit}")
+    if tm.fixed_step is not None and ("time", "first_step") in case.given:
+        raise CaseError(f"{where}: [time] first_step is not used with fixed_step; allowed: remove one of them")
+    if tm.profile == "switch" and tm.t_off <= tm.t_on:
+        raise CaseError(f"{where}: [time] t_off = {tm.t_off!r}: not after t_on = {tm.t_on!r}; allowed: > t_on {unit}")
+    if tm.profile != "switch":
+        for name in ("t_on", "t_off"):
+            if ("time", name) in case.given:
+                raise CaseError(f"{where}: [time] {name} is used only with profile = 'switch'; allowed: remove it "
+                                f"or set profile = 'switch'")
+    if tm.profile == "table" and tm.table is None:
+        raise CaseError(f"{where}: [time] profile = 'table' needs table = 'FILE'; allowed: a two-column text file")
+    if tm.profile == "python" and tm.function is None:
+        raise CaseError(f"{where}: [time] profile = 'python' needs function = 'module:function'; "
+                        f"allowed: module:function or file.py:function")
+    if tm.profile == "burst" and tm.initial == "burst":
+        raise CaseError(f"{where}: [time] initial = 'burst' with profile = 'burst' injects the burst twice; "
+                        f"allowed: one of them")
+    if tm.initial not in ("zero", "burst") and not tm.initial.startswith("steady:"):
+        raise CaseError(f"{where}: [time] initial = {tm.initial!r}: unknown initial state; "
+                        f"allowed: zero | burst | steady:FILE.h5")
+    if tm.initial.startswith("steady:"):
+        path = case.initial_path()
+        if not path.is_file():
+            raise CaseError(f"{where}: [time] initial = {tm.initial!r}: file {path} not found; "
+                            f"allowed: steady:FILE.h5 (a result of fpsolve run on the same grid)")
+    if tm.profile == "table":
+        case.source_profile()  # reads and checks the table
+    if tm.profile == "python":
+        case.source_profile()  # imports the function
 
 
 def parse_override(text: str):
@@ -668,7 +818,7 @@ def parse_case(text: str, origin: str = "<string>", overrides=()) -> Case:
             if name not in keys:
                 raise CaseError(f"{origin}: [{section}] unknown key {name!r}{_suggest(name, keys)}; "
                                 f"allowed: {', '.join(keys)}")
-        values[section] = SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
+        values[ATTR.get(section, section)] = SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
                                                for name, value in given.items()})
     system = values["units"].system
     wrong = _PHYSICAL_ONLY if system == "code" else _CODE_ONLY
@@ -689,6 +839,8 @@ def parse_case(text: str, origin: str = "<string>", overrides=()) -> Case:
     case = Case(origin, text, **values, given=given, sections=frozenset(raw))
     if case.has_grid:
         _check_run_case(case)
+    if case.has_time:
+        _check_time_case(case)
     model = case.turbulence_model()
     try:
         if hasattr(model, "eps"):

@@ -363,6 +363,13 @@ def _run(args) -> int:
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     check_run_limits(case)
+    if case.has_time:  # physical-time run (fpsolve.transient)
+        from .transient import run_cli
+
+        out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
+        check_output_path(out, inputs=[resolve_case_path(args.case), args.restart])
+        with output_lock(out), interruptible():
+            return run_cli(args, case)
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     case_file = resolve_case_path(args.case)
     check_output_path(out, inputs=[case_file, args.restart])
@@ -552,6 +559,11 @@ def _info(args) -> int:
         print(line)
         return 0
     r = read(args.file)
+    if getattr(r, "kind", "") == "timeseries":
+        print(f"{args.file}: physical-time run, " + ("COMPLETED" if r.info.completed else "NOT COMPLETED") +
+              ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)"))
+        print(r.summary())
+        return 0
     first = ("CONVERGED" if r.info.converged else "NOT CONVERGED (partial result)") + \
         ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)")
     print(f"{args.file}: {first}")
@@ -572,13 +584,22 @@ def _plot(args) -> int:
     outdir = Path(args.outdir) if args.outdir else Path(args.file).parent
     check_output_dir(outdir, option="-o")
     stem = outdir / Path(args.file).stem
+    timeseries = getattr(r, "kind", "") == "timeseries"
+    if timeseries and args.what == "g,F,delta,residual":
+        what = ["F", "g", "delta"]  # the time-series figures (fpsolve.plot_time)
     if outdir.is_dir():
         for w in what:
             check_output_path(stem.with_name(f"{stem.name}_{w}.png"), inputs=[args.file], must_be_fpsolve=False,
                               option="figure")
     outdir.mkdir(exist_ok=True)
     with interruptible():
-        for png in file_figures(r, stem, what):
+        if timeseries:
+            from .plot_time import time_figures
+
+            pngs = time_figures(r, stem, what)
+        else:
+            pngs = file_figures(r, stem, what)
+        for png in pngs:
             print(f"wrote {png}")
     return 0
 

@@ -439,7 +439,10 @@ def read_result(path):
     from .grid import Grid
     from .result import Fields, Result
     from .solvers import SolveInfo
+    from .timeseries import is_timeseries, read_timeseries
 
+    if is_timeseries(path):  # a physical-time run (kind = "timeseries")
+        return read_timeseries(path)
     with _open_valid(path) as h5:
         if h5.attrs.get("kind") == "checkpoint":
             raise FileFormatError(f"{path}: a checkpoint of a march, not a result; continue it with "

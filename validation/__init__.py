@@ -8,4 +8,4 @@ PNG figures.  Cases are the bundled ones, by name, changed only through override
 (``fpsolve.load_case(name, ["grid.z_cells=40", ...])``).  Installed as ``fpsolve.validation``.
 """
 PROBLEMS = ["streaming", "compton_getting", "transport", "mixed", "swk", "reduced", "knudsen", "semianalytic",
-            "observable"]
+            "observable", "transient"]

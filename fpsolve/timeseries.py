@@ -1,0 +1,311 @@
+"""The time series of a physical-time run: :class:`TimeSeriesResult`, its dataset description
+(the HDF5 file and ``to_xarray()``), reading it back, and its summary text.  Writing (atomic, via
+:func:`fpsolve.io._atomic`), checkpoints and the ``fpsolve run`` branch are in :mod:`fpsolve.transient`;
+this module imports neither :mod:`fpsolve.io` nor :mod:`fpsolve.transient`, so that
+:func:`fpsolve.io.read_result` can dispatch here without an import cycle.
+
+Layout (root attribute ``kind = "timeseries"``; xarray-readable with ``engine="h5netcdf"``, every
+dimension a dimension scale, CF ``units`` on every variable):
+
+* coordinates ``time`` (output times, L/c), ``z``, ``mu``, ``p`` (cell centres, code units) and ``*_edges``, ``probe``
+  (index), ``step`` (accepted step number);
+* ``time_case (time)`` (the output times in the case's unit, yr for physical cases),
+  ``F (time, z, p)`` (Eq. 5), ``f (time, z, mu, p)`` and ``f_slope (time, z, mu, p)`` (cell means
+  and DG half-slopes; only when stored, see :mod:`fpsolve.transient`), ``moment_N``,
+  ``moment_z``, ``moment_z2``, ``moment_zmu``, ``moment_mu``, ``moment_mu2 (time, p)``;
+* probes: ``probe_z``, ``probe_p``, ``probe_amplitude_eq38 (probe)``, ``probe_F``,
+  ``probe_delta``, ``probe_delta_da``, ``probe_amplitude``, ``probe_rel_err_da (time, probe)``,
+  ``probe_g_over_F``, ``probe_g_da_over_F (time, probe, mu)``;
+* per step: ``step_t``, ``step_dt``, ``step_error``, ``step_min_f``, ``step_max_f``,
+  ``step_content``, ``step_injected``, ``step_lost``, ``step_balance_defect (step)``;
+* attributes: ``kind``, ``completed``, ``trustworthy``, ``case_text``, ``case_resolved``,
+  ``case_source``, ``fpsolve_version``, ``summary``, ``balance_*``, ``info_*``, ``time_*``
+  (timings), ``peak_memory_mb``, and ``complete`` (set last, :func:`fpsolve.io._atomic`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import h5py
+import numpy as np
+
+from ._version import __version__
+from .dataset import Description, Variable, internal, output
+from .timestepping import TimeInfo, TimeState
+
+__all__ = ["TimeSeriesResult", "ProbeSeries", "TimeSeriesFormatError", "describe_timeseries", "to_xarray",
+           "read_timeseries", "is_timeseries", "summary_text", "BALANCE_TOL", "NEGATIVE_TOL"]
+
+KIND = "timeseries"
+HISTORY = ("t", "dt", "error", "min_f", "max_f", "content", "injected", "lost", "balance_defect")
+MOMENTS = ("N", "z", "z2", "zmu", "mu", "mu2")
+
+
+class TimeSeriesFormatError(ValueError):
+    """Not an fpsolve time-series file, or an incomplete one."""
+
+
+#: The time-integrated balance closes to round-off plus the solves' residual (SuperLU on these
+#: matrices: ~1e-15 relative per step); 1e-10 relative to max(N(0) + injected) is the flag.
+BALANCE_TOL = 1e-10
+#: ``f`` below ``-NEGATIVE_TOL * max f`` flags a run (as the steady result's ``negative_f``).
+NEGATIVE_TOL = 1e-6
+
+
+@dataclass
+class ProbeSeries:
+    """A probe (z, p) over the output times (arrays with a leading time axis)."""
+
+    z: float
+    p: float
+    F: np.ndarray  # (nt,)
+    g_over_F: np.ndarray  # (nt, nmu) kinetic
+    g_da_over_F: np.ndarray  # (nt, nmu) Eq. (7) with the numerical gradients of the kinetic F
+    delta: np.ndarray  # (nt,) Eq. (11), signed, kinetic
+    delta_da: np.ndarray  # (nt,) Eq. (11) of F + g_DA
+    amplitude: np.ndarray  # (nt,) kinetic streaming amplitude (Eq. 38 shape fit / (F'/F))
+    amplitude_eq38: float  # -(4 - s) kappa_zz/v (Eq. 38)
+    rel_err_da: np.ndarray  # (nt,) max|g - g_DA| / max|g_DA|
+
+
+@dataclass
+class TimeSeriesResult:
+    """A physical-time run; also what :func:`fpsolve.read` returns for a time-series file
+    (then ``problem`` and ``state`` are None)."""
+
+    case: Case
+    grid: object
+    times: np.ndarray  # output times, code units (L/c)
+    F: np.ndarray  # (nt, np, nz) or (nt, np) homogeneous
+    f: np.ndarray | None  # (nt, *grid.shape) or None (not stored: see the module docstring)
+    moments: dict  # name -> (nt, np)
+    probes: list  # ProbeSeries
+    history: dict  # per accepted step: name -> array
+    balance: dict  # final: content_0, content, injected, each channel, defect, relative
+    info: TimeInfo
+    timings: dict = field(default_factory=dict)
+    peak_memory_mb: float = 0.0
+    version: str = __version__
+    problem: Problem | None = None
+    state: TimeState | None = None
+    stored_summary: str = ""
+    kind = "timeseries"
+
+    @property
+    def time_unit(self) -> tuple[str, float]:
+        """(name, code units per case unit): ("yr", L/c per yr) for physical cases, else ("L/c", 1)."""
+        return ("yr", float(self.case.time(1.0))) if self.case.system == "physical" else ("L/c", 1.0)
+
+    @property
+    def balance_ok(self) -> bool:
+        return abs(self.balance.get("relative", np.inf)) <= BALANCE_TOL
+
+    @property
+    def negative_f(self) -> bool:
+        lo, hi = np.asarray(self.history.get("min_f", [0.0])), np.asarray(self.history.get("max_f", [1.0]))
+        return bool(lo.size and np.min(lo / np.maximum(hi, 1e-300)) < -NEGATIVE_TOL)
+
+    @property
+    def trustworthy(self) -> bool:
+        """Completed, balance closed to BALANCE_TOL, f >= -1e-6 max f at every step."""
+        return bool(self.info.completed and self.balance_ok and not self.negative_f)
+
+    def summary(self) -> str:
+        return self.stored_summary or summary_text(self)
+
+    def to_xarray(self):
+        """The time series as an ``xarray.Dataset`` (the root group of the file, :mod:`fpsolve.timeseries`)."""
+        return to_xarray(self)
+
+
+
+
+def _time_first(a):
+    """(nt, np, z, mu) internal per output -> (time, z, mu, p)."""
+    return np.ascontiguousarray(np.stack([output(x) for x in a])) if len(a) else np.zeros((0,))
+
+
+def describe_timeseries(r) -> Description:
+    """Coordinates, variables and attributes of a :class:`~fpsolve.transient.TimeSeriesResult`."""
+    g = r.grid
+    unit, per = r.time_unit
+    nt = r.times.size
+    coords = [Variable("time", ("time",), np.asarray(r.times, float), {"units": "L/c", "long_name": "output time"})]
+    for name, c, e, u in (("mu", g.mu, g.mu_edges, "1"), ("p", g.p, g.p_edges, "m c")) + \
+            (() if g.homogeneous else (("z", g.z, g.z_edges, "L"),)):
+        coords.append(Variable(name, (name,), np.asarray(c, float), {"units": u}))
+        coords.append(Variable(f"{name}_edges", (f"{name}_edges",), np.asarray(e, float), {"units": u}))
+    zd = () if g.homogeneous else ("z",)
+    var0 = [Variable("time_case", ("time",), np.asarray(r.times, float) / per, {"units": unit,
+                                                                             "description": "output time, case unit"})]
+    nstep = len(r.history.get("t", []))
+    coords.append(Variable("step", ("step",), np.arange(1, nstep + 1, dtype=float), {"units": "1"}))
+    if r.probes:
+        coords.append(Variable("probe", ("probe",), np.arange(len(r.probes), dtype=float), {"units": "1"}))
+    var = var0 + [Variable("F", ("time",) + zd + ("p",), _time_first(r.F) if nt else np.zeros((0,) + (g.nz,) * bool(zd) + (g.np_,)),
+                    {"units": "code (per L dmu/2 (m c)^3)", "description": "isotropic part, Eq. (5), cell means"})]
+    if r.f is not None and nt:
+        if g.homogeneous:
+            var.append(Variable("f", ("time", "mu", "p"), _time_first(r.f), {"units": "code", "description": "f"}))
+        else:
+            var.append(Variable("f", ("time", "z", "mu", "p"), _time_first(r.f[..., 0]),
+                                {"units": "code", "description": "cell means of f0(z, mu, p)"}))
+            var.append(Variable("f_slope", ("time", "z", "mu", "p"), _time_first(r.f[..., 1]),
+                                {"units": "code", "description": "half-slope b of f = a + b xi"}))
+    for k in MOMENTS:
+        if k in r.moments:
+            u = {"N": "code", "z": "L", "z2": "L^2", "zmu": "L"}.get(k, "1")
+            var.append(Variable(f"moment_{k}", ("time", "p"), np.asarray(r.moments[k], float).reshape(nt, g.np_),
+                                {"units": u, "description": f"<{k}> of each momentum plane (N: number)"}))
+    if r.probes:
+        P = r.probes
+        var += [Variable("probe_z", ("probe",), np.array([x.z for x in P]), {"units": "L"}),
+                Variable("probe_p", ("probe",), np.array([x.p for x in P]), {"units": "m c"}),
+                Variable("probe_amplitude_eq38", ("probe",), np.array([x.amplitude_eq38 for x in P]),
+                         {"units": "1", "description": "-(4-s) kappa_zz/v, Eq. (38)"})]
+        for name, attr, u, doc in (("F", "F", "code", "F at the probe"),
+                                   ("delta", "delta", "1", "kinetic Eq. (11), signed"),
+                                   ("delta_da", "delta_da", "1", "Eq. (11) of F + g_DA (Eq. 7, kinetic gradients)"),
+                                   ("amplitude", "amplitude", "1", "Eq. (38) shape fit of g/F over F'/F"),
+                                   ("rel_err_da", "rel_err_da", "1", "max|g - g_DA|/max|g_DA|")):
+            var.append(Variable(f"probe_{name}", ("time", "probe"), np.stack([getattr(x, attr) for x in P], axis=1),
+                                {"units": u, "description": doc}))
+        for name, attr in (("g_over_F", "g_over_F"), ("g_da_over_F", "g_da_over_F")):
+            var.append(Variable(f"probe_{name}", ("time", "probe", "mu"), np.stack([getattr(x, attr) for x in P], axis=1),
+                                {"units": "1"}))
+    units = {"t": "L/c", "dt": "L/c", "error": "1", "min_f": "code", "max_f": "code", "content": "code",
+             "injected": "code", "lost": "code", "balance_defect": "code"}
+    for k in HISTORY:
+        if k in r.history:
+            var.append(Variable(f"step_{k}", ("step",), np.asarray(r.history[k], float), {"units": units[k]}))
+    case, info = r.case, r.info
+    attrs = {"kind": KIND, "completed": int(info.completed), "trustworthy": int(r.trustworthy),
+             "case_text": case.text, "case_resolved": case.resolved_text(), "case_source": str(case.origin),
+             "fpsolve_version": str(r.version), "summary": r.summary(), "peak_memory_mb": float(r.peak_memory_mb),
+             "time_unit": unit, "time_unit_in_code": per}
+    attrs.update({f"balance_{k}": float(v) for k, v in r.balance.items()})
+    attrs.update({f"info_{k}": getattr(info, k) for k in ("accepted", "rejected", "positivity_rejected",
+                                                          "negative_steps", "factorizations", "wall_s", "message")})
+    attrs.update({f"time_{k}": float(v) for k, v in r.timings.items()})
+    return Description(coords, var, attrs)
+
+
+def to_xarray(r):
+    import xarray as xr
+
+    d = describe_timeseries(r)
+    return xr.Dataset({v.name: (v.dims, v.data, v.attrs) for v in d.variables},
+                      coords={c.name: (c.dims, c.data, c.attrs) for c in d.coords}, attrs=d.attrs)
+
+
+def _open(path):
+    """The file, if complete (the ``complete`` attribute is set last by the atomic writer)."""
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as err:
+        raise TimeSeriesFormatError(f"{path}: not an HDF5 file ({err})") from None
+    if not h5.attrs.get("complete", False):
+        h5.close()
+        raise TimeSeriesFormatError(f"{path}: incomplete file (the writer did not finish); not used")
+    return h5
+
+
+def is_timeseries(path) -> bool:
+    try:
+        with h5py.File(path, "r") as h5:
+            return h5.attrs.get("kind") == KIND
+    except OSError:
+        return False
+
+
+def read_timeseries(path):
+    """A time-series file back into a :class:`~fpsolve.transient.TimeSeriesResult`
+    (``problem``/``state`` None; ``summary()`` is the stored one)."""
+    from .case import parse_case
+    from .grid import Grid
+
+    with _open(path) as h5:
+        if h5.attrs.get("kind") != KIND:
+            raise TimeSeriesFormatError(f"{path}: not an fpsolve time-series file")
+        a = h5.attrs
+        case = replace(parse_case(str(a["case_resolved"]), str(a["case_source"])), text=str(a["case_text"]))
+        homogeneous = "z" not in h5
+        grid = Grid(None if homogeneous else h5["z_edges"][...], h5["mu_edges"][...], h5["p_edges"][...])
+        times = h5["time"][...]
+
+        def back(x):  # (time, z, mu, p) -> (nt, p, z, mu)
+            return np.stack([internal(v) for v in x]) if len(x) else x
+
+        F = back(h5["F"][...])
+        f = None
+        if "f" in h5:
+            f = back(h5["f"][...])
+            if not homogeneous:
+                f = np.stack([f, back(h5["f_slope"][...])], axis=-1)
+        moments = {k: h5[f"moment_{k}"][...] for k in MOMENTS if f"moment_{k}" in h5}
+        probes = []
+        if "probe" in h5:
+            for i in range(h5["probe"].shape[0]):
+                probes.append(ProbeSeries(float(h5["probe_z"][i]), float(h5["probe_p"][i]), h5["probe_F"][:, i],
+                                          h5["probe_g_over_F"][:, i, :], h5["probe_g_da_over_F"][:, i, :],
+                                          h5["probe_delta"][:, i], h5["probe_delta_da"][:, i],
+                                          h5["probe_amplitude"][:, i], float(h5["probe_amplitude_eq38"][i]),
+                                          h5["probe_rel_err_da"][:, i]))
+        history = {k: h5[f"step_{k}"][...] for k in HISTORY if f"step_{k}" in h5}
+
+        def pick(prefix):
+            return {k[len(prefix):]: (v.item() if hasattr(v, "item") else v) for k, v in a.items() if k.startswith(prefix)}
+
+        inf = pick("info_")
+        info = TimeInfo(accepted=int(inf["accepted"]), rejected=int(inf["rejected"]),
+                        positivity_rejected=int(inf["positivity_rejected"]), negative_steps=int(inf["negative_steps"]),
+                        factorizations=int(inf["factorizations"]), wall_s=float(inf["wall_s"]),
+                        completed=bool(a["completed"]), message=str(inf["message"]))
+        return TimeSeriesResult(case, grid, times, F, f, moments, probes, history, pick("balance_"), info,
+                                pick("time_"), float(a["peak_memory_mb"]), str(a["fpsolve_version"]),
+                                stored_summary=str(a.get("summary", "")))
+
+
+
+
+# --- summary ----------------------------------------------------------------------------------
+def summary_text(r: TimeSeriesResult) -> str:
+    """The run summary: grid, steps, balance, min f, probes at a few output times."""
+    unit, per = r.time_unit
+    g = r.grid
+    h = r.history
+    lines = [f"physical-time run: {'homogeneous' if g.homogeneous else f'{g.nz} z'} x {g.nmu} mu x {g.np_} p cells",
+             f"  TR-BDF2 to t = {r.times[-1] / per if r.times.size else float('nan'):.6g} {unit}: "
+             f"{'completed' if r.info.completed else 'NOT COMPLETED'}, {int(r.info.accepted)} steps "
+             f"({int(r.info.rejected)} rejected by error, {int(r.info.positivity_rejected)} by positivity), "
+             f"{int(r.info.factorizations)} factorizations",
+             f"  steps: dt from {np.min(h['dt']) / per:.3g} to {np.max(h['dt']) / per:.3g} {unit}" if h.get('dt', []).size
+             else "  steps: none",
+             f"  particle balance: N(0) = {r.balance['content_0']:.6g}, injected {r.balance['injected']:.6g}, "
+             f"escaped {r.balance['escape_z_min'] + r.balance['escape_z_max']:.6g}, lost "
+             f"{r.balance['outflow_p_min'] + r.balance['outflow_p_max'] + r.balance['catastrophic']:.6g}, "
+             f"N(end) = {r.balance['content']:.6g}; defect {r.balance['relative']:.2e} relative "
+             f"(every step <= {r.balance['max_step_defect']:.2e})" + ("" if r.balance_ok else "   ** NOT CLOSED **")]
+    if h.get("min_f", np.array([])).size:
+        ratio = np.min(h["min_f"] / np.maximum(h["max_f"], 1e-300))
+        lines.append(f"  min f / max f over the steps: {ratio:.3e}" + ("   ** NEGATIVE **" if r.negative_f else ""))
+    for pr in r.probes:
+        where = "" if not np.isfinite(pr.z) else f"z = {pr.z:.6g}, "
+        if r.case.system == "physical":
+            ptxt = f"p = {pr.p / float(r.case.momentum(1.0)):.4g} TeV/c"
+            where = "" if not np.isfinite(pr.z) else f"z = {pr.z / float(r.case.length(1.0)):.6g} pc, "
+        else:
+            ptxt = f"p = {pr.p:.6g} m c"
+        lines.append(f"  probe {where}{ptxt}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
+                     f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g})")
+        idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
+        for i in idx:
+            lines.append(f"      {r.times[i] / per:16.6g} {pr.F[i]:12.5g} {pr.delta[i]:9.4g} {pr.delta_da[i]:12.4g}"
+                         f"     {pr.amplitude[i]:.4g}")
+    lines.append(f"  wall: {r.timings.get('total_s', 0.0):.2f} s (integration {r.info.wall_s:.2f} s), "
+                 f"peak memory {r.peak_memory_mb:.0f} MB; f stored at the outputs: {'yes' if r.f is not None else 'no'}")
+    if not r.trustworthy:
+        lines.append("  ** NOT TRUSTWORTHY: " + ", ".join(
+            x for x, bad in (("not completed", not r.info.completed), ("balance not closed", not r.balance_ok),
+                             ("negative f", r.negative_f)) if bad) + " **")
+    return "\n".join(lines)

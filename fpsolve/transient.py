@@ -1,0 +1,437 @@
+r"""Physical-time runs: case -> problem -> TR-BDF2 -> :class:`TimeSeriesResult`.
+
+The semi-discrete equation is the steady operator with the mass of the cells,
+
+.. math::  M\,\frac{df}{dt} + A f = a(t)\, b ,
+
+(the time-dependent form of Eq. 3 integrated over each cell; :mod:`fpsolve.problem` gives
+``A``, ``b`` and ``M``, :mod:`fpsolve.timestepping` integrates it).  ``a(t)`` is the source's time
+profile (``[time] profile``: constant, switch on/off, table, Python function; ``burst``: ``a = 0``
+and the burst is the initial state ``f(0) = M^{-1} b`` — the source's spatial shape and spectrum,
+isotropic in mu, holding exactly the number the source injects per unit time, with the exact
+first z moment of a point source).  ``[time] scattering = false`` drops the pitch-angle/momentum
+diffusion term (free streaming; a validation mode only — D_mumu = 0 is refused elsewhere).
+
+What is stored (the choice, and why).  At every output time: ``F(z, p, t)`` (Eq. 5; small:
+``nz x np`` per output) and the moments of each momentum plane (``N``, ``<z>``, ``<z^2>``,
+``<z mu>``, ``<mu>``, ``<mu^2>``; integrals of the DG representation ``f = a + b xi`` over each z
+cell, with the mu-cell centres as weights — the discrete mu operator maps ``mu_c`` to
+``-2D mu_c`` exactly, see :mod:`validation.transient`); ``f`` itself (cell means and slopes) only
+while all outputs together fit in ``[time] store_f_mb`` (default 256 MB), else only F and the
+probes — a 1M-unknown run with 100 outputs would need 800 MB.  At every probe (z, p):
+``F``, the kinetic ``g(mu)/F`` and the diffusion-approximation ``g_DA(mu)/F`` (Eq. 7 with the
+numerical gradients of the kinetic F — :func:`fpsolve.probes.evaluate_probes`), the maximum
+anisotropy ``delta`` (Eq. 11, signed, from the mu-end extrapolation as in
+:func:`fpsolve.result.compute_fields`) of both, and the streaming amplitude (least-squares
+coefficient of the Eq. 38 shape over F'/F) with Eq. (38).
+
+Per accepted step: ``t``, ``dt``, the error estimate, min and max f (what the scheme transports:
+cell means and outflow traces), the particle content ``N = 1_mean^T M f`` and the time-integrated
+balance ``N(0) + int injected - int (escaped + lost) - N(t)``.  The integrals are the integrator's
+stage-weighted integrals of the linear functionals ``injected = 1_mean^T b(t)`` and the terms'
+channels (:meth:`fpsolve.problem.Problem.leaving`); since ``1_mean^T A f = sum of the channels``
+for every f, the defect is round-off plus the linear solves' residual at every step size.
+
+Files: :func:`write_timeseries` (the description of :mod:`fpsolve.timeseries`, written atomically),
+:func:`write_time_checkpoint` / :func:`read_time_checkpoint` (a :class:`~fpsolve.timestepping.TimeState`
+plus the outputs collected so far: a continued run equals the uninterrupted one bit for bit) and
+:func:`run_cli` (``fpsolve run`` of a case with ``[time]``).
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import time as _time
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+from .build import build_grid, build_physics
+from .case import Case, CaseError
+from .io import FileFormatError, _atomic, _open_valid, _write_description
+from .problem import Problem, kinetic_layout, kinetic_terms
+from .probes import evaluate_probes
+from .result import _end_values, compute_fields
+from .terms import CHANNELS, MuPDiffusion, SourceTerm
+from .timeseries import BALANCE_TOL, NEGATIVE_TOL, ProbeSeries, TimeSeriesResult, describe_timeseries
+from .timestepping import TRBDF2, TimeState, integrate
+
+__all__ = ["TimeSeriesResult", "ProbeSeries", "build_transient", "run_transient", "initial_state", "write_timeseries",
+           "write_time_checkpoint", "read_time_checkpoint", "run_cli", "NEGATIVE_TOL",
+           "output_times", "plane_moments", "probe_delta", "transported_range", "plane_factory", "choose_factory",
+           "BALANCE_TOL"]
+
+# --- building ---------------------------------------------------------------------------------
+def build_transient(case: Case):
+    """``(problem, grid, physics)`` of a physical-time run (``scattering = false``: no
+    pitch-angle/momentum diffusion term)."""
+    grid = build_grid(case)
+    physics = build_physics(case)
+    terms = kinetic_terms(grid, physics)
+    if not case.transient.scattering:
+        terms = [t for t in terms if not isinstance(t, MuPDiffusion)]
+    b = SourceTerm(physics.source).kinetic_vector(grid)
+    return Problem.from_terms(kinetic_layout(grid), terms, b, physics), grid, physics
+
+
+def initial_state(case: Case, problem: Problem) -> np.ndarray:
+    """``f(0)``: zero, the burst ``M^{-1} b`` (isotropic; its L2 projection on the DG-1 z
+    representation, number exact), and/or a steady result file on the same grid."""
+    tm = case.transient
+    y = np.zeros(problem.layout.size)
+    if tm.initial.startswith("steady:"):
+        from .io import read_result
+
+        path = case.initial_path()
+        r = read_result(path)
+        g = problem.grid
+        same = r.grid.shape == g.shape and all(np.allclose(getattr(r.grid, n), getattr(g, n), rtol=1e-12, atol=0)
+                                               for n in ("mu_edges", "p_edges") + (() if g.homogeneous else ("z_edges",)))
+        if not same:
+            raise CaseError(f"{case.origin}: [time] initial = {tm.initial!r}: the file's grid {r.grid.shape} differs "
+                            f"from the case's {g.shape}; allowed: a result on the same grid")
+        y = y + np.asarray(r.f, dtype=float).ravel()
+    if tm.initial == "burst" or tm.profile == "burst":
+        y = y + problem.b / problem.mass
+    return y
+
+
+def output_times(case: Case) -> np.ndarray:
+    """Output times in code units: ``output_times``, a cadence, or 20 log-spaced times in
+    [end/1000, end]; the end is always one."""
+    tm = case.transient
+    end = float(case.time(tm.end))
+    if tm.output_times is not None:
+        ts = np.array([float(case.time(t)) for t in tm.output_times])
+    elif tm.output_cadence is not None:
+        dt = float(case.time(tm.output_cadence))
+        ts = dt * np.arange(1, int(np.floor(end / dt * (1 + 1e-12))) + 1)
+    else:
+        ts = np.geomspace(end * 1e-3, end, 20)
+    ts = np.unique(np.append(np.minimum(ts, end), end))
+    return ts
+
+
+def transported_range(grid, y) -> tuple[float, float]:
+    """(min, max) of what the scheme transports: cell means and outflow traces (as
+    :func:`fpsolve.result.min_f`)."""
+    if grid.homogeneous:
+        return float(y.min()), float(y.max())
+    f = y.reshape(grid.shape)
+    a, b = f[..., 0], f[..., 1]
+    out = np.where(grid.mu > 0, a + b, a - b)
+    return float(min(a.min(), out.min())), float(max(a.max(), out.max()))
+
+
+def plane_moments(grid, f) -> dict:
+    r"""Moments of each momentum plane of the DG representation: ``N``, ``<z>``, ``<z^2>``,
+    ``<z mu>``, ``<mu>``, ``<mu^2>`` with ``<X> = N^{-1} int dz sum_j dmu_j/2 X f`` (Eq. 5's mu
+    quadrature; ``mu`` = the cell centres).  Exact integrals of ``f = a + b xi`` over each z cell:
+    ``int z f = h (a z_c + b h/6)``, ``int z^2 f = h [a (z_c^2 + h^2/12) + b z_c h/3]``."""
+    f = np.asarray(f).reshape(grid.shape)
+    w0 = 0.5 * grid.dmu
+    w1 = w0 * grid.mu
+    w2 = w1 * grid.mu
+    if grid.homogeneous:
+        n = f @ w0
+        return {"N": n, "z": np.zeros_like(n), "z2": np.zeros_like(n), "zmu": np.zeros_like(n),
+                "mu": (f @ w1) / n, "mu2": (f @ w2) / n}
+    a, b = f[..., 0], f[..., 1]
+    h, zc = grid.dz[None, :, None], grid.z[None, :, None]
+    i0 = h * a
+    i1 = h * (a * zc + b * h / 6.0)
+    i2 = h * (a * (zc**2 + h**2 / 12.0) + b * zc * h / 3.0)
+    n = np.einsum("kij,j->k", i0, w0)
+    return {"N": n, "z": np.einsum("kij,j->k", i1, w0) / n, "z2": np.einsum("kij,j->k", i2, w0) / n,
+            "zmu": np.einsum("kij,j->k", i1, w1) / n, "mu": np.einsum("kij,j->k", i0, w1) / n,
+            "mu2": np.einsum("kij,j->k", i0, w2) / n}
+
+
+def probe_delta(g_over_F, mu) -> float:
+    """Eq. (11), signed: ``(f(1) - f(-1))/(f(1) + f(-1))`` of ``f/F = 1 + g/F`` extrapolated to mu = +-1."""
+    lo, hi = _end_values(1.0 + np.asarray(g_over_F), mu)
+    return float((hi - lo) / (hi + lo))
+
+
+# --- the linear solver of a step ---------------------------------------------------------------
+def plane_factory(nplanes: int):
+    """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) when the momentum planes
+    (contiguous blocks: momentum is the slowest index) couple one way only (eps = 0 with losses:
+    block-triangular) or not at all: one SuperLU per plane and a sweep over the planes — the fill
+    of a whole-matrix LU across the planes is avoided.  Returns None if the matrix is not
+    block-triangular (then the whole-matrix LU is used)."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
+    def factory(matrix):
+        a = sp.csr_matrix(matrix)
+        n = a.shape[0]
+        bs = n // nplanes
+        coo = a.tocoo()
+        rb, cb = coo.row // bs, coo.col // bs
+        if np.all(cb <= rb):
+            order = range(nplanes)
+        elif np.all(cb >= rb):
+            order = range(nplanes - 1, -1, -1)
+        else:
+            raise ValueError("momentum planes coupled both ways")
+        diag = rb == cb
+        blocks = []
+        for k in range(nplanes):
+            sel = diag & (rb == k)
+            blk = sp.csc_matrix((coo.data[sel], (coo.row[sel] - k * bs, coo.col[sel] - k * bs)), shape=(bs, bs))
+            blocks.append(spla.splu(blk, permc_spec="COLAMD"))
+        off = sp.csr_matrix((coo.data[~diag], (coo.row[~diag], coo.col[~diag])), shape=(n, n))
+        rows = [off[k * bs:(k + 1) * bs] for k in range(nplanes)]
+
+        def solve(rhs):
+            x = np.zeros(n)
+            for k in order:
+                r = rhs[k * bs:(k + 1) * bs]
+                if rows[k].nnz:
+                    r = r - rows[k] @ x
+                x[k * bs:(k + 1) * bs] = blocks[k].solve(r)
+            return x
+        return solve
+
+    return factory
+
+
+def choose_factory(problem: Problem):
+    """``("planes", factory)`` for block-triangular momentum coupling of a multi-plane problem,
+    else ``("splu", splu_factory)`` (whole-matrix SuperLU)."""
+    from .timestepping import splu_factory
+
+    grid = problem.grid
+    nk = grid.np_
+    if nk > 1:
+        coo = problem.A.tocoo()
+        bs = problem.layout.size // nk
+        rb, cb = coo.row // bs, coo.col // bs
+        if np.all(cb <= rb) or np.all(cb >= rb):
+            return "planes", plane_factory(nk)
+    return "splu", splu_factory
+
+
+# --- the run ----------------------------------------------------------------------------------
+class _Collector:
+    """The outputs of a run so far (plain lists; a checkpoint stores them)."""
+
+    def __init__(self, data=None):
+        self.data = data if data is not None else {}
+
+    def add(self, key, value):
+        self.data.setdefault(key, []).append(np.asarray(value, dtype=float))
+
+
+def _options(case: Case, scale: float, factory) -> TRBDF2:
+    tm = case.transient
+
+    def t(x):
+        return None if x is None else float(case.time(x))
+
+    return TRBDF2(rtol=tm.rtol, atol=tm.atol * scale, first_step=t(tm.first_step), max_step=float(case.time(tm.max_step)),
+                  fixed_step=t(tm.fixed_step), positivity_tol=tm.positivity_tol, factory=factory)
+
+
+def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResult:
+    """Integrate a case with ``[time]`` to its end; returns a :class:`TimeSeriesResult`.
+
+    ``restart``: ``(TimeState, collected outputs)`` of a checkpoint (:func:`fpsolve.timeseries.read_checkpoint`);
+    ``callback(state, collected)`` after each accepted step, True stops (the pair is then a checkpoint).
+    """
+    if not case.has_time:
+        raise CaseError(f"{case.origin}: [time] section missing; allowed: a physical-time case with [time]")
+    from .warmup import compile_kernels
+
+    wall0 = _time.perf_counter()
+    compile_s = compile_kernels()
+    problem, grid, physics = build_transient(case)
+    model = physics.model
+    tm = case.transient
+    t_end = float(case.time(tm.end))
+    outs = output_times(case)
+    amplitude, breakpoints = case.source_profile()
+    y0 = initial_state(case, problem)
+    m = problem.mass
+    b = problem.b
+    rows = problem.layout.mean_rows() > 0  # sums, not BLAS dots (threaded ddot stalls on a loaded machine)
+
+    def total(v):
+        return float(np.sum(v[rows]))
+    zero = np.zeros_like(b)
+    scale = float(np.max(np.abs(y0)))
+    if scale <= 0.0:
+        scale = float(np.max(np.abs(b / m))) * t_end
+    scale = scale if scale > 0 else 1.0
+    factory_name, factory = choose_factory(problem)
+    opts = _options(case, scale, factory)
+    n_out = outs.size
+    store_f = n_out * problem.layout.size * 8 <= tm.store_f_mb * 1e6
+
+    def source(t, side):
+        a = amplitude(t, side)
+        return zero if a == 0.0 else a * b
+
+    def functionals(t, y, bt):
+        out = {"injected": total(bt)}
+        out.update(problem.leaving(y))
+        return out
+
+    def check(y):
+        return transported_range(grid, y)
+
+    if restart is not None:
+        state, collected = restart
+        col = _Collector({k: list(v) for k, v in collected.items()})
+    else:
+        state, col = None, _Collector()
+    content0 = total(m * y0)
+
+    def on_output(t, y):
+        with np.errstate(divide="ignore", invalid="ignore"):  # F = 0 before arrival: NaN ratios, recorded as such
+            _output(t, y)
+
+    def _output(t, y):
+        f = y.reshape(grid.shape)
+        fields = compute_fields(grid, model, f)
+        col.add("time", t)
+        col.add("F", fields.F)
+        if store_f:
+            col.add("f", f)
+        for name, v in plane_moments(grid, f).items():
+            col.add("moment_" + name, v)
+        for i, pr in enumerate(evaluate_probes(case, grid, model, fields, f)):
+            col.add(f"probe{i}_F", pr.F)
+            col.add(f"probe{i}_g", pr.g_over_F)
+            col.add(f"probe{i}_gda", pr.g_da_over_F)
+            col.add(f"probe{i}_delta", probe_delta(pr.g_over_F, grid.mu))
+            col.add(f"probe{i}_delta_da", probe_delta(pr.g_da_over_F, grid.mu))
+            col.add(f"probe{i}_amp", pr.streaming_amplitude)
+            col.add(f"probe{i}_amp38", pr.streaming_amplitude_eq38)
+            col.add(f"probe{i}_rel", pr.rel_err_da)
+            col.add(f"probe{i}_zp", [np.nan if pr.z is None else pr.z, pr.p])
+
+    def step_done(st):
+        hist = st.history
+        content = total(m * st.y)
+        inj = st.integrals.get("injected", 0.0)
+        lost = sum(st.integrals.get(ch, 0.0) for ch in CHANNELS)
+        hist.setdefault("content", []).append(content)
+        hist.setdefault("injected", []).append(inj)
+        hist.setdefault("lost", []).append(lost)
+        hist.setdefault("balance_defect", []).append(content0 + inj - lost - content)
+        return bool(callback(st, col.data)) if callback is not None else False
+
+    state, info = integrate(problem.A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
+                            breakpoints=breakpoints, functionals=functionals, check=check,
+                            on_output=on_output, callback=step_done, state=state)
+    d = col.data
+    times = np.array([float(x) for x in d.get("time", [])])
+    nprobe = len([k for k in d if k.startswith("probe") and k.endswith("_F")])
+    probes = []
+    for i in range(nprobe):
+        g = f"probe{i}_"
+        zp = d[g + "zp"][0]
+        probes.append(ProbeSeries(float(zp[0]), float(zp[1]), np.array(d[g + "F"]), np.array(d[g + "g"]),
+                                  np.array(d[g + "gda"]), np.array(d[g + "delta"]), np.array(d[g + "delta_da"]),
+                                  np.array(d[g + "amp"]), float(d[g + "amp38"][0]), np.array(d[g + "rel"])))
+    info.accepted = state.step  # all accepted steps, including those before a restart
+    history = {k: np.asarray(v, dtype=float) for k, v in state.history.items()}
+    integ = dict(state.integrals)
+    content = total(m * state.y)
+    inj = integ.get("injected", 0.0)
+    lost = {ch: integ.get(ch, 0.0) for ch in CHANNELS}
+    defect = content0 + inj - sum(lost.values()) - content
+    ref = max(abs(content0) + abs(inj), abs(content), 1e-300)
+    balance = dict(content_0=content0, content=content, injected=inj, **lost, defect=defect, relative=defect / ref,
+                   max_step_defect=float(np.max(np.abs(history.get("balance_defect", [0.0])))) / ref)
+    moments = {k[len("moment_"):]: np.array(v) for k, v in d.items() if k.startswith("moment_")}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s,
+                   total_s=_time.perf_counter() - wall0)
+    info.message += f"; linear solver: {factory_name}"
+    return TimeSeriesResult(case, grid, times, np.array(d.get("F", [])), np.array(d["f"]) if store_f and "f" in d else None,
+                            moments, probes, history, balance, info, timings, peak, problem=problem, state=state)
+
+
+
+
+CHECKPOINT_KIND = "time_checkpoint"
+
+
+# --- files: the time series and its checkpoints (fpsolve.timeseries describes and reads them) ---
+def write_timeseries(r, path):
+    """Write a time-series result atomically (temporary name, ``complete`` last, rename)."""
+    d = describe_timeseries(r)
+    return _atomic(path, lambda h5: _write_description(h5, d))
+
+
+
+def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_text: str) -> Path:
+    """A :class:`~fpsolve.timestepping.TimeState` and the outputs collected so far."""
+    def fill(h5):
+        h5.create_dataset("y", data=state.y)
+        for k, v in state.history.items():
+            h5.create_dataset(f"history/{k}", data=np.asarray(v, dtype=float))
+        for k, v in collected.items():
+            h5.create_dataset(f"collected/{k}", data=np.stack(v) if len(v) else np.zeros(0))
+        g = h5.require_group("integrals")
+        for k, v in state.integrals.items():
+            g.attrs[k] = v
+        h5.attrs.update(t=state.t, h=state.h, step=state.step, next_output=state.next_output, case_hash=case_hash,
+                        case_text=case_text, fpsolve_version=__version__, kind=CHECKPOINT_KIND)
+
+    return _atomic(path, fill)
+
+
+def read_time_checkpoint(path, case_hash: str):
+    """``(TimeState, collected)`` of a checkpoint of the same case."""
+    with _open_valid(path) as h5:
+        if h5.attrs.get("kind") != CHECKPOINT_KIND:
+            raise FileFormatError(f"{path}: not an fpsolve physical-time checkpoint")
+        if h5.attrs["case_hash"] != case_hash:
+            raise FileFormatError(f"{path}: checkpoint of a different case (or overrides); allowed: the same case")
+        history = {k: [float(x) for x in h5[f"history/{k}"][...]] for k in h5.get("history", {})}
+        collected = {k: list(h5[f"collected/{k}"][...]) for k in h5.get("collected", {})}
+        integrals = {k: float(v) for k, v in h5["integrals"].attrs.items()} if "integrals" in h5 else {}
+        a = h5.attrs
+        state = TimeState(float(a["t"]), h5["y"][...], float(a["h"]), int(a["step"]), int(a["next_output"]),
+                          integrals, history)
+        return state, collected
+
+
+# --- the command line branch ------------------------------------------------------------------
+def run_cli(args, case) -> int:
+    """``fpsolve run CASE`` for a case with ``[time]``: integrate, print the summary, write the
+    time series (and PNG figures with ``--plot``); checkpoints with ``--checkpoint-every N``
+    (accepted steps) / ``--checkpoint-minutes M``, ``--restart CHECKPOINT``."""
+    out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
+    key = case.digest(solver=False)
+    restart = read_time_checkpoint(args.restart, key) if args.restart else None
+    every, minutes = getattr(args, "checkpoint_every", 0), getattr(args, "checkpoint_minutes", 0.0)
+    ck = Path(args.checkpoint) if getattr(args, "checkpoint", None) else out.with_suffix(".checkpoint.h5")
+    last = [_time.monotonic()]
+    stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
+
+    def callback(state, collected):
+        due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
+        if due or (stop_after and state.step >= stop_after):
+            write_time_checkpoint(ck, state, collected, key, case.resolved_text())
+            last[0] = _time.monotonic()
+        return bool(stop_after and state.step >= stop_after)
+
+    r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after) else None)
+    if not r.info.completed:
+        print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
+        return 3
+    print(r.summary())
+    write_timeseries(r, out)
+    print(f"wrote {out}" + ("" if r.trustworthy else "   (flagged: not trustworthy, see above)"), file=sys.stdout)
+    if getattr(args, "plot", False):
+        from .plot_time import time_figures
+
+        for png in time_figures(r, out.with_suffix("")):
+            print(f"wrote {png}")
+    return 0
