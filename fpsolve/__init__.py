@@ -47,7 +47,12 @@ def read(path):
 
 
 def write(result, path):
-    """Write a Result atomically to an HDF5 file (see :func:`fpsolve.io.write_result`)."""
+    """Write a Result (or a physical-time ``TimeSeriesResult``) atomically to an HDF5 file
+    (:func:`fpsolve.io.write_result`, :func:`fpsolve.transient.write_timeseries`)."""
+    if getattr(result, "kind", "") == "timeseries":
+        from .transient import write_timeseries
+
+        return write_timeseries(result, path)
     from .io import write_result
 
     return write_result(result, path)

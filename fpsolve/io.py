@@ -418,11 +418,11 @@ def _case_from_file(resolved: str, origin: str, text: str):
     consistency checks of :func:`fpsolve.case.parse_case` would build the user's model)."""
     import tomllib
 
-    from .case import SCHEMA, SECTIONS, Case, CaseError, _coerce
+    from .case import ATTR, SCHEMA, SECTIONS, Case, CaseError, _coerce
 
     try:
         raw = tomllib.loads(resolved)
-        values = {section: SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
+        values = {ATTR.get(section, section): SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
                                                 for name, value in raw.get(section, {}).items()})
                   for section, keys in SCHEMA.items()}
     except (tomllib.TOMLDecodeError, CaseError, KeyError, TypeError) as err:

@@ -37,7 +37,7 @@ class Fields:
     a_c: np.ndarray = field(repr=False, default=None)
 
 
-def _end_values(a, mu):
+def end_values(a, mu):
     """Linear extrapolation of cell means to mu = -1 and mu = +1 (last axis)."""
     lo = a[..., 0] + (a[..., 0] - a[..., 1]) * (-1.0 - mu[0]) / (mu[0] - mu[1])
     hi = a[..., -1] + (a[..., -1] - a[..., -2]) * (1.0 - mu[-1]) / (mu[-1] - mu[-2])
@@ -104,7 +104,7 @@ def compute_fields(grid, model, f) -> Fields:
             F_face = 0.5 * np.tensordot(fhat, dmu, axes=([-1], [0]))  # (np, nz - 1)
             dF_dz[:, 1:-1] = np.diff(F_face, axis=1) / grid.dz[None, 1:-1]
     dF_dp = log_gradient(F, p, None if grid.homogeneous else grid.z)
-    lo, hi = _end_values(a, mu)
+    lo, hi = end_values(a, mu)
     with np.errstate(invalid="ignore", divide="ignore"):
         delta = (hi - lo) / (hi + lo)
     v = np.asarray(model.velocity(p), dtype=float)

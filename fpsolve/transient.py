@@ -52,7 +52,7 @@ from .case import Case, CaseError
 from .io import FileFormatError, _atomic, _open_valid, _write_description
 from .problem import Problem, kinetic_layout, kinetic_terms
 from .probes import evaluate_probes
-from .result import _end_values, compute_fields
+from .result import end_values, compute_fields
 from .terms import CHANNELS, MuPDiffusion, SourceTerm
 from .timeseries import BALANCE_TOL, NEGATIVE_TOL, ProbeSeries, TimeSeriesResult, describe_timeseries
 from .timestepping import TRBDF2, TimeState, integrate
@@ -150,7 +150,7 @@ def plane_moments(grid, f) -> dict:
 
 def probe_delta(g_over_F, mu) -> float:
     """Eq. (11), signed: ``(f(1) - f(-1))/(f(1) + f(-1))`` of ``f/F = 1 + g/F`` extrapolated to mu = +-1."""
-    lo, hi = _end_values(1.0 + np.asarray(g_over_F), mu)
+    lo, hi = end_values(1.0 + np.asarray(g_over_F), mu)
     return float((hi - lo) / (hi + lo))
 
 

@@ -23,7 +23,7 @@ Two kinds of terms:
 The assembly (:mod:`fpsolve.problem`) sums the local triplets of all local terms into one plane
 matrix and lifts it to the (z, DG mode) cells together with the streaming in one numba pass
 (:mod:`fpsolve.kernels`) — an assembly detail: each term's block can be assembled alone
-(:meth:`Term.block`).
+(:meth:`fpsolve.problem.Problem.block`).
 """
 from __future__ import annotations
 
