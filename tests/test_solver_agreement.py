@@ -7,6 +7,16 @@ lambda: F(0) 1.039627e5 vs 1.050388e5 before this test existed).  Each method he
 converged, and all agree with the direct LU to 1e-8 of max F: the methods are independent
 approximate inverses of the same A, so agreement to that level shows each reached the
 solution, not a point where its own test stopped.  (Measured: <= 5e-15.)
+
+Which solution: the refinement residual is ``problem.accurate_residual`` (the (mu, p) form in
+flux form), so direct, march and krylov converge to the solution of the *unrounded* operator,
+whose particle balance closes (tests/test_balance.py).  The plane sweep refines each plane with
+the compensated residual of the stored rows of A (solvers.PlaneSweep.solve_refined, not this
+helper's file) and so converges to the solution of the *stored* A, which differs from it by the
+rounding of the merged entries (measured 4e-5 of max F on thick_1e-5_dz2000, 5e-8 on swk_point):
+it is compared with the direct LU refined with the stored matrix's compensated residual (the
+same discrete problem), and its agreement with the flux-form solution is a strict xfail until
+the sweep refines with ``problem.accurate_residual`` (then the xfail fails and is removed).
 """
 import numpy as np
 import pytest
@@ -14,7 +24,7 @@ import pytest
 import fpsolve
 from fpsolve.build import build_grid, build_physics
 from fpsolve.problem import build_problem
-from fpsolve.solvers import block_triangular_in_p, solve_steady
+from fpsolve.solvers import SolveInfo, _lu, accurate_residual, block_triangular_in_p, refine, solve_steady
 
 QUICK = {
     "slab_streaming": ["grid.z_cells=60", "grid.mu_cells=16"],
@@ -35,27 +45,56 @@ def _F(grid, f):
     return 0.5 * np.tensordot(a, grid.dmu, axes=([-1], [0]))
 
 
-@pytest.mark.parametrize("name", list(QUICK))
-def test_methods_agree(name):
+def _problem(name):
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "cases" / f"{CASE_FILE[name]}.toml"
     case = fpsolve.load_case(path, QUICK[name])
     grid = build_grid(case)
-    problem = build_problem(grid, build_physics(case))
+    return grid, build_problem(grid, build_physics(case))
+
+
+def _stored_solution(problem):
+    """Direct LU refined with the compensated residual of the *stored* A (the sweep's residual)."""
+    info = SolveInfo(method="direct-stored", rtol=1e-10)
+    lu = _lu(problem.A)
+    f = refine(lu.solve, lambda x: accurate_residual(problem.A, x, problem.b), problem.b,
+               np.zeros_like(problem.b), info, 1e-10)
+    return f
+
+
+@pytest.mark.parametrize("name", list(QUICK))
+def test_methods_agree(name):
+    grid, problem = _problem(name)
     methods = ["direct", "march", "krylov", "auto"]
     if block_triangular_in_p(problem.A, grid.np_):
         methods.append("sweep")
-    F = {}
+    F, used = {}, {}
     for method in methods:
         f, info = solve_steady(problem, method=method, rtol=1e-10, max_steps=400)
         assert info.converged, (method, info.message)
         assert info.forward_error <= 1e-10
-        F[method] = _F(grid, f)
+        F[method], used[method] = _F(grid, f), info.method
     ref = F["direct"]
+    stored = None
     for method, Fm in F.items():
-        err = np.max(np.abs(Fm - ref)) / np.max(np.abs(ref))
+        if used[method] == "sweep":  # the stored matrix's solution (module docstring)
+            stored = _F(grid, _stored_solution(problem)) if stored is None else stored
+            err = np.max(np.abs(Fm - stored)) / np.max(np.abs(stored))
+        else:
+            err = np.max(np.abs(Fm - ref)) / np.max(np.abs(ref))
         assert err <= 1e-8, (method, err)
+
+
+@pytest.mark.xfail(strict=True, reason="PlaneSweep.solve_refined refines with the stored rows of A, not "
+                   "problem.accurate_residual (a change in fpsolve/solvers.py, see the module docstring)")
+@pytest.mark.parametrize("name", ["thick_1e-4_dz200", "thick_1e-5_dz2000"])
+def test_sweep_reaches_the_unrounded_solution(name):
+    grid, problem = _problem(name)
+    fs, _ = solve_steady(problem, method="sweep", rtol=1e-10)
+    fd, _ = solve_steady(problem, method="direct", rtol=1e-10)
+    Fs, Fd = _F(grid, fs), _F(grid, fd)
+    assert np.max(np.abs(Fs - Fd)) <= 1e-8 * np.max(Fd)  # as test_methods_agree
 
 
 def test_march_no_longer_stops_one_percent_off():
