@@ -68,9 +68,9 @@ class PBoundary:
     def triplets(self, term, plane, out: Triplets):
         """Add the boundary entries of ``term`` (a :class:`MuPDiffusion`) to ``out``."""
 
-    def apply(self, term, plane, a, scale, y, mag):
-        """Flux form of the same entries: add them, applied to the plane stack ``a`` (np, B, nmu),
-        to ``y`` and their magnitudes to ``mag`` (None: not wanted)."""
+    def apply(self, term, plane, a, scale, y, mag, k0=0):
+        """Flux form of the same entries: add them, applied to the plane stack ``a`` (planes
+        ``k0 ...`` of the grid, B, nmu), to ``y`` and their magnitudes to ``mag`` (None: not wanted)."""
 
     def leaving(self, term, view) -> dict:
         return {}
@@ -105,13 +105,15 @@ class ZeroValue(PBoundary):
         for kb, face, dist in self._ends(term):
             out.add(idx[kb], idx[kb], dmu * pe[face] ** 2 * r[face] / dist)
 
-    def apply(self, term, plane, a, scale, y, mag):
+    def apply(self, term, plane, a, scale, y, mag, k0=0):
         dmu, pe, r = plane.width, plane.p_edges, term.coefficients.rpp_pf
         for kb, face, dist in self._ends(term):
-            v = (dmu * pe[face] ** 2 * r[face] / dist)[None, :] * a[kb] * scale[:, None]
-            y[kb] += v
+            if not 0 <= kb - k0 < a.shape[0]:
+                continue
+            v = (dmu * pe[face] ** 2 * r[face] / dist)[None, :] * a[kb - k0] * scale[:, None]
+            y[kb - k0] += v
             if mag is not None:
-                mag[kb] += np.abs(v)
+                mag[kb - k0] += np.abs(v)
 
     def leaving(self, term, view):
         a3, zmass, dmu, pe = view.a3, view.zmass, view.plane.width, view.plane.p_edges
@@ -235,6 +237,24 @@ class MuPDiffusion(LocalTerm):
                 mag[:-1] += np.abs(phi)
         self.p_bc.apply(self, plane, a, scale, y, mag)
         return y, mag
+
+    def couples_planes(self) -> bool:
+        """True if the form couples momentum planes (cross terms or R at interior p faces)."""
+        fc = self.coefficients
+        return self.grid.np_ > 1 and bool(np.any(fc.x_mu != 0) or np.any(fc.rpp_pf[1:-1] != 0))
+
+    def apply_plane(self, plane, k, a, scale):
+        """Flux form of momentum plane ``k`` alone (``a``: (B, nmu)), for a form that does not
+        couple the planes (:meth:`couples_planes` False, e.g. eps = 0): its mu faces and the p
+        boundary's entries of that plane (what a plane-by-plane solver refines with)."""
+        if self.couples_planes():
+            raise ValueError("apply_plane: the (mu, p) form couples the momentum planes")
+        psi = (self.coefficients.g_mu[k] * plane.p_volume[k])[None, :] * (a[:, 1:] - a[:, :-1]) * scale[:, None]
+        y = np.zeros((1,) + a.shape)
+        y[0, :, 1:] += psi
+        y[0, :, :-1] -= psi
+        self.p_bc.apply(self, plane, a[None], scale, y, None, k0=k)
+        return y[0]
 
     def _dp_matrix(self, plane):
         """Dense (np, np) matrix of :func:`p_derivative_weights` in difference form (the middle
