@@ -15,8 +15,11 @@ over the two cells of the face (:func:`p_derivative_weights`) and ``R = <D_pp - 
 conservative (every piece is a difference of fluxes, ``D_p 1 = 0``), and its mu-face flux
 ``G (f_{j+1}-f_j) + G X D_p f`` makes both anisotropies of Eq. (7) exact at the mu centres in
 the diffusion limit.  mu = +-1: no flux.  p ends: a :class:`PBoundary` —
-:class:`ZeroFlux` (no diffusive flux) or :class:`ZeroValue` (f = 0 beyond the end; channels
-``outflow_p_min``, ``outflow_p_max``).
+:class:`ZeroFlux` (no diffusive flux), :class:`Dirichlet` (case name ``zero_value``: f = 0 on the
+boundary face for the whole form) or :class:`ZeroValue` (``zero_value_reduced``: f = 0 on the
+face for R only); channels ``outflow_p_min``, ``outflow_p_max``.  :meth:`MuPDiffusion.apply` is the
+same operator in flux form (differences first) for the residual of
+:meth:`fpsolve.problem.Problem.accurate_residual`.
 """
 from __future__ import annotations
 
@@ -100,7 +103,11 @@ class ZeroFlux(PBoundary):
 
 
 class ZeroValue(PBoundary):
-    r"""f = 0 beyond the momentum ends: flux ``dmu p_b^2 R_b f_k / |p_k - p_b|`` leaves through each."""
+    r"""f = 0 on the boundary face for the reduced diffusion ``R = D_pp - D_mup^2/D_mumu`` only:
+    the face flux ``dmu p_b^2 R_b f_k / |p_k - p_b|`` (half-cell difference to f = 0 *at* the face)
+    leaves through each end; the ``D_mup^2/D_mumu`` part of ``D_pp`` and the cross terms keep the
+    zero-flux closure, so for a degenerate tensor (``|H_c| = 1``, R = 0) this is the zero-flux
+    condition bit for bit.  Case name ``zero_value_reduced``; ``zero_value`` is :class:`Dirichlet`."""
 
     name = "zero_value"
 
