@@ -42,8 +42,12 @@ QUICK = {
     "swk_point": ["grid.z_cells=40", "grid.mu_cells=8", "grid.p_cells=12"],
     "swk_layer": ["grid.z_cells=40", "grid.mu_cells=8", "grid.p_cells=12"],
     "full_alfvenic": ["grid.z_cells=16", "grid.mu_cells=8", "grid.p_cells=12"],
+    # f = 0 on the p faces for the whole (mu, p) form (Dirichlet): end stencils through the face node
+    "compton_getting_dirichlet": ["grid.mu_cells=16", "grid.p_cells=32", 'boundaries.p_diffusion="zero_value"'],
+    "full_alfvenic_dirichlet": ["grid.z_cells=16", "grid.mu_cells=8", "grid.p_cells=12",
+                                'boundaries.p_diffusion="zero_value"'],
 }
-CASE_FILE = {k: ("slab_streaming" if k.startswith("thick") else k) for k in QUICK}
+CASE_FILE = {k: ("slab_streaming" if k.startswith("thick") else k.removesuffix("_dirichlet")) for k in QUICK}
 
 
 def _F(grid, f):
