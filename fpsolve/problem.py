@@ -5,6 +5,11 @@ each cell; ``M`` (``mass``) the diagonal cell volumes (``h/3`` for DG slope rows
 stepper and the steady solvers (:mod:`fpsolve.solvers`, which see only ``A``, ``b``, ``mass``)
 share one object.  :meth:`Problem.balance` is ``injected = sum over terms of the particles each
 removes`` — the same objects as ``A``, so the balance cannot drift from the operator.
+:meth:`Problem.accurate_residual` is ``b - A f`` of the unrounded operator (the (mu, p) form in
+flux form, the other terms by their blocks, compensated): the solvers refine with it, so the
+solution is that of the operator whose balance closes to the rounding of the fluxes
+(:meth:`Problem.closure_roundoff`), not that of the rounded merged entries of ``A``
+(:meth:`Problem.plane_residual`: the same, one momentum plane at a time, for the plane sweep).
 
 Layouts: a kinetic z problem (unknowns ``((k*nz + i)*nmu + j)*2 + d``; the local (mu, p) blocks
 per unit z mass are lifted to the z cells and DG modes together with the streaming in one

@@ -117,3 +117,19 @@ def test_no_steady_state_is_raised_for_a_closed_problem():
     homog = Grid(None, GRID.mu_edges, GRID.p_edges)
     with pytest.raises(NoSteadyState):
         solve_steady(build_problem(homog, Physics(MODEL, Source("uniform", q=4.0))), method="auto")
+
+
+def test_plane_residual_is_the_residual_of_one_plane():
+    """Patch test: on a problem the sweep can take (eps = 0, losses couple the planes downward
+    only), ``plane_residual(k, x)`` is the rows of plane k of ``accurate_residual(x)``, to the
+    rounding of the flux-form contributions (8 eps (|A| |x| + |b|))."""
+    case = fpsolve.load_case(CASES / "swk_point.toml", ["grid.z_cells=12", "grid.mu_cells=8", "grid.p_cells=6"])
+    grid = build_grid(case)
+    pb = build_problem(grid, build_physics(case))
+    x = np.random.default_rng(2).random(grid.size)
+    full = pb.accurate_residual(x)
+    n = grid.size // grid.np_
+    tol = 8 * EPS * (abs(pb.A) @ x + np.abs(pb.b))
+    for k in range(grid.np_):
+        sl = slice(k * n, (k + 1) * n)
+        assert np.all(np.abs(pb.plane_residual(k, x) - full[sl]) <= tol[sl])
