@@ -255,7 +255,10 @@ class Problem:
         (:func:`fpsolve.kernels.residual_compensated`); the two are subtracted once.  Refinement
         with this residual (the solvers pick it up, using the LU of the stored ``A`` as the
         approximate inverse) converges to the solution of the unrounded operator, whose balance
-        closes to the rounding of the fluxes (:meth:`balance`).  Problems without a flux-form
+        closes to the rounding of the fluxes (:meth:`balance`).  Measured
+        (``scripts/residual_accuracy.py``, slab lambda = 1e-5, dz = 2000 lambda): the blocks must be
+        compensated (plain: closure 2.4e-12, F off by 2e-12 of max), the flux form need not (in long
+        double: F within 1e-13, closure 5e-14 either way; here 2e-14).  Problems without a flux-form
         term: the compensated residual of ``A``.
         """
         flux, rest = self._flux_split
