@@ -289,7 +289,8 @@ class MuPDiffusion(LocalTerm):
         y = np.zeros_like(a)
         mag = np.zeros_like(a) if magnitude else None
         jf = a[:, :, 1:] - a[:, :, :-1]
-        if nk > 1:
+        cross = nk > 1 and self._has("x_mu")  # eps = 0: no cross terms, skip their work
+        if cross:
             dmat = self._dp_matrix(plane)
             sidx, sw, open_ = self.stencil(plane)
             mid = a[sidx[:, 1]]
@@ -303,7 +304,7 @@ class MuPDiffusion(LocalTerm):
         if magnitude:
             mag[:, :, 1:] += np.abs(psi)
             mag[:, :, :-1] += np.abs(psi)
-        if nk > 1:
+        if cross:
             c = 0.5 * fc.x_mu[:, None, :] * psi  # (nk, B, nm-1)
             e = np.zeros_like(a)
             e[:, :, 1:] += c
@@ -311,6 +312,7 @@ class MuPDiffusion(LocalTerm):
             y += (dmat.T @ e.reshape(nk, -1)).reshape(a.shape)
             if magnitude:
                 mag += (np.abs(dmat.T) @ np.abs(e).reshape(nk, -1)).reshape(a.shape)
+        if nk > 1 and self._has("rpp"):
             gpp = (dmu[None, :] * (pe[1:-1] ** 2)[:, None] * fc.rpp_pf[1:-1] / (p[1:] - p[:-1])[:, None])
             phi = gpp[:, None, :] * (a[1:] - a[:-1]) * s
             y[1:] += phi
@@ -320,6 +322,14 @@ class MuPDiffusion(LocalTerm):
                 mag[:-1] += np.abs(phi)
         self.p_bc.apply(self, plane, a, scale, y, mag)
         return y, mag
+
+    def _has(self, what) -> bool:
+        """Whether the cross coefficients (``x_mu``) or R at interior p faces (``rpp``) are not all 0."""
+        cache = self.__dict__.setdefault("_has_cache", {})
+        if what not in cache:
+            fc = self.coefficients
+            cache[what] = bool(np.any(fc.x_mu != 0) if what == "x_mu" else np.any(fc.rpp_pf[1:-1] != 0))
+        return cache[what]
 
     def couples_planes(self) -> bool:
         """True if the form couples momentum planes (cross terms or R at interior p faces)."""
