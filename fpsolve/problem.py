@@ -5,6 +5,11 @@ each cell; ``M`` (``mass``) the diagonal cell volumes (``h/3`` for DG slope rows
 stepper and the steady solvers (:mod:`fpsolve.solvers`, which see only ``A``, ``b``, ``mass``)
 share one object.  :meth:`Problem.balance` is ``injected = sum over terms of the particles each
 removes`` — the same objects as ``A``, so the balance cannot drift from the operator.
+:meth:`Problem.accurate_residual` is ``b - A f`` of the unrounded operator (the (mu, p) form in
+flux form, the other terms by their blocks, compensated): the solvers refine with it, so the
+solution is that of the operator whose balance closes to the rounding of the fluxes
+(:meth:`Problem.closure_roundoff`), not that of the rounded merged entries of ``A``
+(:meth:`Problem.plane_residual`: the same, one momentum plane at a time, for the plane sweep).
 
 Layouts: a kinetic z problem (unknowns ``((k*nz + i)*nmu + j)*2 + d``; the local (mu, p) blocks
 per unit z mass are lifted to the z cells and DG modes together with the streaming in one
@@ -196,6 +201,135 @@ class Problem:
         """Face coefficients of the (mu, p) diffusion term (None without one)."""
         return next((t.coefficients for t in self.terms if hasattr(t, "coefficients")), None)
 
+    @cached_property
+    def _flux_split(self):
+        """The terms evaluated in flux form (those with ``apply``: the (mu, p) quadratic form) and
+        the matrix of all the others (streaming, losses, focusing), assembled without them."""
+        flux = tuple(t for t in self.terms if hasattr(t, "apply"))
+        rest = [t for t in self.terms if not hasattr(t, "apply")]
+        if not flux:
+            return flux, self.A
+        return flux, (assemble(self.layout, rest)[0] if rest else sp.csr_matrix(self.A.shape))
+
+    def _planes(self, f):
+        """``f`` as a stack of local planes (np, B, nt) and the z mass of each plane (B,)."""
+        lay = self.layout
+        if lay.lift:
+            nk, nz, nm = self.grid.np_, self.grid.nz, self.grid.nmu
+            a = np.asarray(f).reshape(nk, nz, nm, 2).transpose(0, 1, 3, 2).reshape(nk, 2 * nz, nm)
+            h = self.grid.dz
+            return a, np.stack([h, h / 3.0], axis=1).ravel()
+        return np.asarray(f).reshape(lay.plane.np_, 1, lay.plane.nt), np.ones(1)
+
+    def _unplanes(self, y):
+        if self.layout.lift:
+            nk, nz, nm = self.grid.np_, self.grid.nz, self.grid.nmu
+            return y.reshape(nk, nz, 2, nm).transpose(0, 1, 3, 2).ravel()
+        return y.ravel()
+
+    def flux_form(self, f, magnitude=False):
+        """``(A_flux f, |contributions| per row or None)`` of the flux-form terms (zeros if none)."""
+        flux, _ = self._flux_split
+        f = np.asarray(f, dtype=float).ravel()
+        y = np.zeros_like(f)
+        mag = np.zeros_like(f) if magnitude else None
+        if flux:
+            a, scale = self._planes(f)
+            for t in flux:
+                yt, mt = t.apply(self.layout.plane, a, scale, magnitude)
+                y += self._unplanes(yt)
+                if magnitude:
+                    mag += self._unplanes(mt)
+        return y, mag
+
+    def accurate_residual(self, f) -> np.ndarray:
+        r"""``b - A f`` of the *unrounded* operator, conservative by construction.
+
+        The stored ``A`` merges the (mu, p) form's entries (``G ~ dz/lambda`` times the streaming
+        entries in the thick limit) into one value per position; their rounding makes the column
+        sums of ``A`` non-conservative at ``eps G``, so the solution of the stored ``A`` misses the
+        particle balance by that (8e-5 of the injection on the slab at lambda = 1e-5, dz = 2000
+        lambda).  Here the (mu, p) form is evaluated in flux form (:meth:`MuPDiffusion.apply`:
+        differences first, every flux added to two rows with opposite signs) and the other terms
+        through their own blocks in compensated (double-double) arithmetic
+        (:func:`fpsolve.kernels.residual_compensated`); the two are subtracted once.  Refinement
+        with this residual (the solvers pick it up, using the LU of the stored ``A`` as the
+        approximate inverse) converges to the solution of the unrounded operator, whose balance
+        closes to the rounding of the fluxes (:meth:`balance`).  Measured
+        (``scripts/residual_accuracy.py``, slab lambda = 1e-5, dz = 2000 lambda): the blocks must be
+        compensated (plain: closure 2.4e-12, F off by 2e-12 of max), the flux form need not (in long
+        double: F within 1e-13, closure 5e-14 either way; here 2e-14).  Problems without a flux-form
+        term: the compensated residual of ``A``.
+        """
+        flux, rest = self._flux_split
+        f = np.ascontiguousarray(f, dtype=float).ravel()
+        r = np.empty_like(self.b)
+        kernels.residual_compensated(rest.indptr, rest.indices, rest.data, f, self.b, r)
+        if flux:
+            r -= self.flux_form(f)[0]
+        return r
+
+    def closure_roundoff(self, f, injected) -> dict:
+        r"""Round-off bound of the balance closure of ``f``, relative to ``injected``.
+
+        ``closure * injected = 1_mean^T (b - A_exact f)`` exactly (every channel is its term's
+        column defect).  The iterate a refinement ends with has the computed residual at its
+        rounding noise, which is, per row, a few eps times the sum of the magnitudes of the
+        fluxes that row adds: ``|B| |f|`` of the block terms (their entries: streaming ``s``, loss
+        rates; the compensated product adds nothing) and the magnitudes of the flux-form
+        contributions (:meth:`flux_form`).  Hence
+        ``closure_roundoff_bound = ROUNDOFF_FACTOR eps sum_mean rows (|B_rest| |f| + |fluxes|) / injected``.
+        In the thick limit the face fluxes are of the size of the net fluxes, not ``G f``: this
+        is 1e-11 where the stored matrix's bound ``8 eps sum |A| |f|`` (kept as
+        ``closure_roundoff_bound_matrix``, what a solution of the stored A can reach) is 1.6e-2
+        (slab, lambda = 1e-5, dz = 2000 lambda).  Without flux-form terms the two are the same.
+        """
+        f = np.asarray(f, dtype=float).ravel()
+        w = self.layout.mean_rows()
+        eps = np.finfo(float).eps
+        flux, rest = self._flux_split
+        matrix = float(w @ (abs(self.A) @ np.abs(f)))
+        if flux:
+            absum = float(w @ (abs(rest) @ np.abs(f) + self.flux_form(f, magnitude=True)[1]))
+        else:
+            absum = matrix
+        scale = abs(injected) if injected else float("nan")
+        return {"closure_roundoff_bound": ROUNDOFF_FACTOR * eps * absum / scale,
+                "closure_roundoff_bound_matrix": 8 * eps * matrix / scale}
+
+    def plane_residual(self, k, x, rows=None):
+        """``b - A f`` on the rows of momentum plane ``k`` (the slice ``k*n:(k+1)*n``), in the
+        form of :meth:`accurate_residual`, for solvers that work plane by plane (the sweep).
+        Needs the flux-form terms not to couple the planes (they do not when the problem is
+        block triangular in p, the sweep's condition); ``rows``: the stored rows of the plane
+        (used when there is no flux-form term)."""
+        n = self.A.shape[0] // self.grid.np_
+        sl = slice(k * n, (k + 1) * n)
+        flux, rest = self._flux_split
+        x = np.ascontiguousarray(x, dtype=float).ravel()
+        if flux or rows is None:
+            cache = self.__dict__.setdefault("_rest_rows", {})
+            m = cache.get(k)
+            if m is None:
+                m = cache[k] = rest[sl]
+        else:
+            m = rows
+        r = np.empty(n)
+        kernels.residual_compensated(m.indptr, m.indices, m.data, x, np.ascontiguousarray(self.b[sl]), r)
+        if flux:
+            xk = x[sl]
+            if self.layout.lift:
+                nz, nm = self.grid.nz, self.grid.nmu
+                ak = xk.reshape(nz, nm, 2).transpose(0, 2, 1).reshape(2 * nz, nm)
+                scale = np.stack([self.grid.dz, self.grid.dz / 3.0], axis=1).ravel()
+            else:
+                ak, scale = xk.reshape(1, -1), np.ones(1)
+            y = sum(t.apply_plane(self.layout.plane, k, ak, scale) for t in flux)
+            if self.layout.lift:
+                y = y.reshape(nz, 2, nm).transpose(0, 2, 1)
+            r -= y.ravel()
+        return r
+
     def block(self, term) -> sp.csr_matrix:
         """The matrix of ``term`` alone on this problem's layout."""
         return assemble(self.layout, [term])[0]
@@ -219,6 +353,7 @@ class Problem:
 
         Holds to round-off plus the residual of the linear solve (the sum of the mean rows of
         ``A f - b``) because every channel is the column-sum defect of its own term's block.
+        ``closure_roundoff_bound``: see :meth:`closure_roundoff`.
         """
         f = np.asarray(f)
         if self.layout.lift:
@@ -232,11 +367,15 @@ class Problem:
         for ch in CHANNELS:
             losses = losses + chans[ch]
         out["closure"] = (injected - losses) / injected if injected != 0 else float("nan")
-        # Round-off bound of the flux sums: the stored entries of a row cancel to the net flux
-        # (by ~dz/lambda in the thick limit), so sum(A f) is exact only to eps * sum(|A| |f|).
-        absum = float(self.layout.mean_rows() @ (abs(self.A) @ np.abs(f.ravel())))
-        out["closure_roundoff_bound"] = 8 * np.finfo(float).eps * absum / abs(injected) if injected else float("nan")
+        out.update(self.closure_roundoff(f, injected))
         return out
+
+
+#: Rounding operations a flux-form contribution goes through (difference, cross-term product,
+#: conductance x volume, z mass, accumulation into its row: <= 5, each <= eps/2 relative), times
+#: 2: the residual of a converged iterate is at its rounding noise (refinement stops there), and
+#: the balance sums those rows once more.  See :meth:`Problem.closure_roundoff`.
+ROUNDOFF_FACTOR = 8
 
 
 def kinetic_terms(grid: Grid, physics: Physics) -> list:

@@ -63,7 +63,42 @@ ROUNDOFF_CORRECTION = 16
 
 
 class NoSteadyState(ValueError):
-    """The problem has no steady state (no escape and no losses)."""
+    """The problem has no steady state (no escape and no losses).
+
+    Raised by :func:`solve_steady` before any work (:func:`check_steady_state`): the sum of the
+    mean rows of ``A f = b`` is ``sum of the channels(f) = injected``; when no term removes
+    particles from the positive ``f = 1`` (every channel 0: periodic or mirror z ends, zero-flux
+    p ends, no losses) the operator conserves particles, its columns sum to zero, ``A`` is
+    singular and a non-zero injection cannot be balanced.  The LU does not see this (rounding
+    leaves pivots ~eps instead of 0: measured, every method then ends "not converged" at
+    corrections 0.3-0.6), hence the structural test.
+    """
+
+
+#: A channel total of f = 1 at or below this fraction of the mean rows' sum of |A| is zero:
+#: closed problems give exactly 0 (measured); an open one loses at least one boundary cell's
+#: |streaming| (or loss rate) out of the sum over all cells, >= 1e-8 of it for any grid that fits.
+CLOSED_RTOL = 1e-13
+
+
+def check_steady_state(problem):
+    """Raise :class:`NoSteadyState` if ``problem`` (with ``leaving`` and ``layout``) removes no
+    particles from ``f = 1`` while its source injects some."""
+    leaving = getattr(problem, "leaving", None)
+    layout = getattr(problem, "layout", None)
+    if leaving is None or layout is None:
+        return
+    w = layout.mean_rows()
+    injected = float(w @ problem.b)
+    if injected == 0.0:
+        return
+    ones = np.ones(problem.A.shape[0])
+    out = sum(leaving(ones).values())
+    scale = float(w @ (abs(problem.A) @ ones))
+    if abs(out) <= CLOSED_RTOL * scale:
+        raise NoSteadyState(f"no steady state: no term removes particles (escape {out:.1e} for f = 1: closed z "
+                            f"ends, zero-flux p ends, no losses) while the source injects {injected:.6g}; "
+                            f"allowed: an escape boundary, a zero-value p boundary or a loss term")
 
 
 class NumericalError(RuntimeError):
@@ -320,8 +355,9 @@ class PlaneSweep(spla.LinearOperator):
             x[k * n:(k + 1) * n] = self._factor(k).solve(rhs)
         return x
 
-    def solve_refined(self, b, rtol, info):
-        """Exact block back-substitution with each plane refined by its compensated residual
+    def solve_refined(self, b, rtol, info, plane_residual=None):
+        """Exact block back-substitution with each plane refined by ``plane_residual(k, x)`` (the problem's
+        flux-form residual of plane k, if given) or else the compensated residual of its stored rows
         (over its whole rows, so the coupling to the planes above is included) while its factors
         are alive.  One factorisation per plane, none kept beyond its use unless ``keep``."""
         x = np.zeros_like(b)
@@ -334,7 +370,7 @@ class PlaneSweep(spla.LinearOperator):
             bk = b[sl]
             sub = SolveInfo(method="plane", rtol=rtol)
             for _ in range(REFINEMENT_STEPS):
-                rk = accurate_residual(rows, x, bk)
+                rk = plane_residual(k, x) if plane_residual is not None else accurate_residual(rows, x, bk)
                 dx = lu.solve(rk)
                 x[sl] += dx
                 xn = np.linalg.norm(x[sl])
@@ -358,7 +394,7 @@ def _sweep(problem, rtol, info, **_):
         raise ValueError("method = 'sweep' needs a problem coupled only downward in p "
                          "(eps = 0, no momentum diffusion); allowed here: direct, march, krylov, auto")
     sweep = PlaneSweep(A, nk, keep=False)
-    f = sweep.solve_refined(b, rtol, info)
+    f = sweep.solve_refined(b, rtol, info, getattr(problem, "plane_residual", None))
     info.residual_history.append(float(np.linalg.norm(problem_residual(problem)(f)) / np.linalg.norm(b)))
     info.factorizations = sweep.factorizations
     info.iterations = len(info.corrections)
@@ -423,7 +459,8 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
     test is not met; the caller decides what to do with such a result.  ``state`` and
     ``callback`` apply to the march (restart from a checkpoint; progress and checkpoints).
     A Krylov solve that exhausts its iteration budget falls back to ``direct`` (``fallback``).
-    Raises :class:`NumericalError` if NaN or Inf appears.
+    Raises :class:`NumericalError` if NaN or Inf appears, :class:`NoSteadyState` if no term
+    removes particles while the source injects some (:func:`check_steady_state`).
     """
     if state is not None and method == "auto":
         method = "march"
@@ -433,6 +470,7 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
         first = int(bad_rows[0]) if bad_rows.size else int(np.flatnonzero(~np.isfinite(problem.b))[0])
         raise NumericalError(f"NaN/Inf in the {'operator A' if bad_rows.size else 'source b'} (assembly), first at "
                              f"{_locate(problem, first)}: check the coefficients and the source")
+    check_steady_state(problem)
     if method == "auto":
         method = choose_method(problem)
     if method not in METHODS:

@@ -49,12 +49,15 @@ def summary_text(result) -> str:
         f"{b['catastrophic']:.4e};  closure {b['closure']:.2e} (round-off bound "
         f"{b['closure_roundoff_bound']:.1e})",
         f"min f: {m['value']:.4e} ({m['value'] / m['max']:.2e} of max) at z = {z_text(m['z'])}, "
-        f"mu = {m['mu']:.4g}, p = {p_text(m['p'])}" + ("   ** NEGATIVE f **" if result.negative_f else ""),
+        f"mu = {m['mu']:.4g}, p = {p_text(m['p'])}",
     ]
-    if not i.converged:
-        lines.append(f"** NOT CONVERGED: {i.message} **")
-    if not result.balance_ok:
-        lines.append(f"** particle balance not closed: {b['closure']:.2e} **")
+    failures = result.trust_failures()
+    if failures:
+        lines.append("** NOT TRUSTWORTHY: **")
+        lines += [f"** {line} **" for line in failures]
+    else:
+        lines.append("trustworthy: converged, balance closed to its flux round-off, no cell mean negative "
+                     "beyond its discretisation error")
     for pr in result.probes:
         where = "homogeneous" if pr.z is None else f"z = {z_text(pr.z)}"
         lines.append(f"probe {where}, p = {p_text(pr.p)}: F = {pr.F:.6e}, max|g/F| = "
