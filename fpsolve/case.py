@@ -202,8 +202,10 @@ class BoundariesSection:
     z_min: str = key("str", "escape", "", "escape | mirror | periodic",
                      "escape: no inflow; mirror: f(z_min, mu) = f(z_min, -mu)", choices=("escape", "mirror", "periodic"))
     z_max: str = key("str", "escape", "", "escape | periodic", "escape: no inflow", choices=("escape", "periodic"))
-    p_diffusion: str = key("str", "zero_flux", "", "zero_flux | zero_value",
-                           "momentum-diffusion condition at p_min and p_max", choices=("zero_flux", "zero_value"))
+    p_diffusion: str = key("str", "zero_flux", "", "zero_flux | zero_value | zero_value_reduced",
+                           "p_min, p_max: zero_flux: no diffusive flux; zero_value: f = 0 on the p faces for the "
+                           "whole (mu, p) form (Dirichlet); zero_value_reduced: f = 0 for D_pp - D_mup^2/D_mumu only",
+                           choices=("zero_flux", "zero_value", "zero_value_reduced"))
 
 
 @dataclass(frozen=True)
