@@ -124,7 +124,8 @@ def positive_solution(problem, solve, max_rounds: int = 10):
     the stepped set only grows, so the loop ends.  Problems without streaming, or with a solution
     that is already non-negative, are returned as solved (``rounds = 0``): one solve, DG-1.
     ``rounds`` reaching ``max_rounds`` with negative cells left is returned as is; the caller's
-    minimum-f diagnostics then show them.
+    minimum-f diagnostics then show them.  A solve that did not converge ends the loop: its
+    negative values are those of an unfinished iterate, not of the scheme.
     """
     f, info = solve(problem)
     rounds = 0
@@ -132,6 +133,8 @@ def positive_solution(problem, solve, max_rounds: int = 10):
     if k is None:
         return problem, f, info, rounds
     while rounds < max_rounds:
+        if not getattr(info, "converged", True):
+            break  # a solve that stopped early (budget, a checkpoint callback) is returned as it is
         term = problem.terms[k]
         new = term.negative_cells(f)
         if term.stepped is not None:
