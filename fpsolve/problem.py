@@ -308,10 +308,12 @@ class Problem:
         flux, rest = self._flux_split
         x = np.ascontiguousarray(x, dtype=float).ravel()
         if flux or rows is None:
-            cache = self.__dict__.setdefault("_rest_rows", {})
-            m = cache.get(k)
-            if m is None:
-                m = cache[k] = rest[sl]
+            # the rows of the last plane asked for (a sweep refines one plane at a time; keeping
+            # every plane's rows would duplicate the matrix)
+            last = self.__dict__.get("_rest_rows")
+            if last is None or last[0] != k:
+                last = self.__dict__["_rest_rows"] = (k, rest[sl])
+            m = last[1]
         else:
             m = rows
         r = np.empty(n)
