@@ -58,6 +58,8 @@ REFINEMENT_STEPS = 6
 #: Relative tolerance of each GMRES correction solve (GMRES-IR): three outer steps reach 1e-12.
 KRYLOV_INNER_RTOL = 1e-6
 KRYLOV_RESTART = 50
+#: Threads that factorise planes (the sweep's look-ahead; the Krylov preconditioner's set-up).
+SWEEP_WORKERS = min(2, os.cpu_count() or 1)
 #: A correction below this many eps of ||f|| is at the round-off of the iterate itself.
 ROUNDOFF_CORRECTION = 16
 
@@ -380,7 +382,7 @@ class PlaneSweep(spla.LinearOperator):
         self.keep = keep
         self.lus = {}
         self.factorizations = 0
-        self.workers = workers or min(2, os.cpu_count() or 1)
+        self.workers = workers or SWEEP_WORKERS
         self._pool = None
 
     def _plane_lu(self, k):
