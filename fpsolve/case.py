@@ -555,7 +555,9 @@ class Case:
           or homogeneous (mu, p)): 3.5 r^1.5 (w/64)^0.4 for r non-zeros per row and w unknowns
           across the short side (measured 48-346 on 200x32 ... 800x128 slab planes and
           64x128 ... 256x512 Compton-Getting grids, within 20%); of a p-coupled (z, mu, p)
-          matrix: twice the product of the two smallest of (2 nz, nmu, np) (full_alfvenic).
+          matrix: twice the product of the two smallest of (2 nz, nmu, np) (full_alfvenic;
+          tev10_slab: 9.4 GB estimated, 8.8 GB measured), 0.75 times it when eps = 0 couples
+          the planes one way only (one measurement: the 32x16 SWK ladder rung, 0.9 GB).
         """
         from .solvers import DIRECT_MAX_UNKNOWNS, KRYLOV_RESTART, SWEEP_WORKERS
 
@@ -595,7 +597,7 @@ class Case:
             solver = 14.0 * fill_2d(n, r, plane_w if np_ == 1 else min(nmu, np_))
         else:  # LU of the p-coupled 3-D matrix
             a, b, _ = sorted((2.0 * max(nz, 1), float(nmu), float(np_)))
-            solver = 14.0 * n * 2.0 * a * b
+            solver = 14.0 * n * (2.0 if mixed else 0.75) * a * b  # eps = 0: p coupled one way only
         matrix = 12.0 * r * n
         quadrature = min(4.0e3 * nmu * np_, 0.5e9) if mixed else 0.0
         vectors = 8.0 * n
