@@ -24,7 +24,13 @@ asks the approximate inverse how far the iterate still is from the solution.
 * ``sweep`` — exact block solve when A couples a momentum plane only to the plane above it
   (eps = 0, continuous losses only): planes are solved from p_max down, each factorised once,
   refined with its own compensated residual while its factors are alive, and discarded (memory
-  of one (z, mu) plane at a time, whatever the grid: no second factorisation pass).
+  of ``SWEEP_WORKERS + 1`` (z, mu) planes' factors, whatever the grid: no second factorisation
+  pass).  The next planes are factorised ahead in worker threads while the current one is
+  refined; each factor is freed in the thread that made it (scipy's SuperLU never returns the
+  memory of a factor freed in another thread: 0.55 GB lost on swk_point).  The plane row blocks
+  are views of A, and the per-plane residuals and norms run on one thread (a threaded call on a
+  12.8k-unknown plane waits tens of ms for the other core of a loaded machine: 42 s -> 9 s on
+  swk_point at load 9).
 * ``krylov`` — GMRES preconditioned by that plane sweep (exact (z, mu)-plane LU solves swept
   downward in p in the direction of the losses), as the inner solver of iterative refinement
   (GMRES-IR): each correction is solved to ``KRYLOV_INNER_RTOL`` of its residual, never to an
