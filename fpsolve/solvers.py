@@ -27,8 +27,8 @@ asks the approximate inverse how far the iterate still is from the solution.
   of ``SWEEP_WORKERS + 1`` (z, mu) planes' factors, whatever the grid: no second factorisation
   pass).  The next planes are factorised ahead in worker threads while the current one is
   refined; each factor is freed in the thread that made it (scipy's SuperLU never returns the
-  memory of a factor freed in another thread: 0.4–0.55 GB lost on swk_point).  The plane row blocks
-  are views of A, and the per-plane residuals and norms run on one thread (a threaded call on a
+  memory of a factor freed in another thread: 0.4–0.55 GB lost on swk_point).  The plane row
+  blocks are views of A, and the per-plane residuals and norms run on one thread (a threaded call on a
   12.8k-unknown plane waits tens of ms for the other core of a loaded machine: 42 s -> 9 s on
   swk_point at load 9).
 * ``krylov`` — GMRES preconditioned by that plane sweep (exact (z, mu)-plane LU solves swept
@@ -315,9 +315,9 @@ class _FactorWorkers:
 
     SuperLU releases the GIL, so planes factorise in parallel (1.75x on the 2-core machine for
     16k-unknown planes).  But scipy's SuperLU (1.17) never returns the memory of a factor made in
-    one thread and freed in another (measured: 5 MB per 12.8k-unknown plane, for the 80
-    planes of swk_point: 0.4–0.55 GB), so each worker keeps the only lasting reference to its factors and
-    drops it on ``free(k)`` (after the caller has dropped its own) or on ``close()``.
+    one thread and freed in another (measured: 5 MB per 12.8k-unknown plane, 0.4–0.55 GB for
+    the 80 planes of swk_point), so each worker keeps the only lasting reference to its factors
+    and drops it on ``free(k)`` (after the caller has dropped its own) or on ``close()``.
     """
 
     def __init__(self, make, workers):
