@@ -639,23 +639,74 @@ class Case:
         return np.asarray(pt.momentum, dtype=float)
 
     def estimated_memory_gb(self) -> float:
-        """Rough peak memory of a run, from the unknowns and the operator's non-zeros per row.
+        """Peak memory of a run (GB) for the method it will use (``auto``: the method
+        ``solvers.choose_method`` picks from the same facts), from counts alone (no assembly).
 
-        Matrix (~12 bytes per non-zero; ~14 per row for z problems with eps = 0, ~30 with the
-        mixed terms), plane LU factors (~4.5x the matrix, measured on the SWK planes), GMRES basis
-        and work vectors (~60 vectors), times 1.5 for temporaries.  Measured B1 (1.05M unknowns):
-        estimate 1.6 GB, peak 1.5 GB.
+        Calibrated on ru_maxrss of whole runs (scripts/BENCHMARKS.md, "memory estimate"):
+        the interpreter with numpy/scipy/numba and the compiled kernels (0.20 GB); the matrix
+        (12 bytes per non-zero; non-zeros per row: ~6 for eps = 0 in a z plane, +2 with losses
+        between planes, ~17 with the mixed terms, ~15 homogeneous) kept alive, once more during
+        assembly and the round-off floor's |A|; the coefficient quadrature's blocks (eps > 0:
+        ~4 kB per (mu, p) cell up to its 0.5 GB block); 4 unknown-sized vectors and the
+        diagnostics' fields (16 vectors); and the solver:
+
+        * sweep: the LU factors of ``workers + 1`` (z, mu) planes (factorised ahead, none kept);
+        * krylov: the LU factors of every plane (12 bytes per stored non-zero) and the GMRES
+          basis: only the vectors a cycle uses are touched (3-30 per cycle in the benchmarks),
+          counted as 20 of the ``KRYLOV_RESTART``;
+        * direct (and march): the LU of the whole matrix, 14 bytes per non-zero of L + U with
+          SuperLU's work space (measured 12-17).  LU fill per unknown of a 2-D pattern (a single (z, mu) plane,
+          or homogeneous (mu, p)): 3.5 r^1.5 (w/64)^0.4 for r non-zeros per row and w unknowns
+          across the short side (measured 48-346 on 200x32 ... 800x128 slab planes and
+          64x128 ... 256x512 Compton-Getting grids, within 20%); of a p-coupled (z, mu, p)
+          matrix: twice the product of the two smallest of (2 nz, nmu, np) (full_alfvenic;
+          tev10_slab: 9.4 GB estimated, 8.8 GB measured), 0.75 times it when eps = 0 couples
+          the planes one way only (one measurement: the 32x16 SWK ladder rung, 0.9 GB).
         """
+        from .solvers import DIRECT_MAX_UNKNOWNS, KRYLOV_RESTART, SWEEP_WORKERS
+
         nz, nmu, np_ = self.grid.cells
-        n = float(max(nz, 1)) * (2 if nz else 1) * nmu * np_
+        homogeneous = nz == 0
+        n = float(max(nz, 1)) * (1 if homogeneous else 2) * nmu * np_
         t = self.turbulence
         if self.system == "physical":
             eps_positive = t.alfven_speed_kms is None or t.alfven_speed_kms > 0  # None: from B_0 and n
         else:
             eps_positive = t.alfven_speed > 0
         mixed = t.model != "slab" or eps_positive
-        nnz = n * (30 if mixed else 14)
-        return 1.5 * (nnz * 12 * 5.5 + n * 8 * 60) / 1e9
+        if homogeneous:
+            r = 15.0 if mixed else 5.0
+        else:
+            r = 17.0 if mixed else 6.0 + (2.0 if (self.losses.any and np_ > 1) else 0.0)
+        plane_n = n / np_
+        plane_w = nmu if homogeneous else 2.0 * min(nmu, nz)
+
+        def fill_2d(rows, per_row, w):  # LU non-zeros of a 2-D pattern
+            return rows * 3.5 * per_row ** 1.5 * max(w / 64.0, 0.25) ** 0.4
+
+        method = self.solver.method
+        if method == "auto":
+            if np_ > 1 and not mixed:
+                method = "sweep"
+            elif np_ == 1 or homogeneous:
+                method = "direct" if n <= DIRECT_MAX_UNKNOWNS else "krylov"
+            else:
+                method = "krylov"
+        plane_fill = fill_2d(plane_n, min(r, 6.0), plane_w)
+        if method == "sweep":
+            solver = (SWEEP_WORKERS + 1) * 14.0 * plane_fill
+        elif method == "krylov":
+            solver = np_ * 12.0 * plane_fill + min(KRYLOV_RESTART, 20) * 8.0 * n
+        elif np_ == 1 or homogeneous:  # direct or march: LU of a 2-D pattern
+            solver = 14.0 * fill_2d(n, r, plane_w if np_ == 1 else min(nmu, np_))
+        else:  # LU of the p-coupled 3-D matrix
+            a, b, _ = sorted((2.0 * max(nz, 1), float(nmu), float(np_)))
+            solver = 14.0 * n * (2.0 if mixed else 0.75) * a * b  # eps = 0: p coupled one way only
+        matrix = 12.0 * r * n
+        quadrature = min(4.0e3 * nmu * np_, 0.5e9) if mixed else 0.0
+        vectors = 8.0 * n
+        build = matrix + quadrature
+        return (0.20e9 + matrix + 4 * vectors + max(build, solver, 12 * vectors)) / 1e9
 
 
 #: Largest s of a run (the report takes any s < 2): the quadrature is exact up to s = 2 - 2^-52, but

@@ -24,7 +24,13 @@ asks the approximate inverse how far the iterate still is from the solution.
 * ``sweep`` — exact block solve when A couples a momentum plane only to the plane above it
   (eps = 0, continuous losses only): planes are solved from p_max down, each factorised once,
   refined with its own compensated residual while its factors are alive, and discarded (memory
-  of one (z, mu) plane at a time, whatever the grid: no second factorisation pass).
+  of ``SWEEP_WORKERS + 1`` (z, mu) planes' factors, whatever the grid: no second factorisation
+  pass).  The next planes are factorised ahead in worker threads while the current one is
+  refined; each factor is freed in the thread that made it (scipy's SuperLU never returns the
+  memory of a factor freed in another thread: 0.4–0.55 GB lost on swk_point).  The plane row
+  blocks are views of A, and the per-plane residuals and norms run on one thread (a threaded call on a
+  12.8k-unknown plane waits tens of ms for the other core of a loaded machine: 42 s -> 9 s on
+  swk_point at load 9).
 * ``krylov`` — GMRES preconditioned by that plane sweep (exact (z, mu)-plane LU solves swept
   downward in p in the direction of the losses), as the inner solver of iterative refinement
   (GMRES-IR): each correction is solved to ``KRYLOV_INNER_RTOL`` of its residual, never to an
@@ -58,6 +64,8 @@ REFINEMENT_STEPS = 6
 #: Relative tolerance of each GMRES correction solve (GMRES-IR): three outer steps reach 1e-12.
 KRYLOV_INNER_RTOL = 1e-6
 KRYLOV_RESTART = 50
+#: Threads that factorise planes (the sweep's look-ahead; the Krylov preconditioner's set-up).
+SWEEP_WORKERS = min(2, os.cpu_count() or 1)
 #: A correction below this many eps of ||f|| is at the round-off of the iterate itself.
 ROUNDOFF_CORRECTION = 16
 
@@ -305,45 +313,176 @@ def block_triangular_in_p(A, nk) -> bool:
     return not np.any(coo.data[below] != 0.0)
 
 
+def _norm(v) -> float:
+    """2-norm without BLAS threads (per-plane vectors: a threaded dot waits for a second core,
+    tens of ms per call on a loaded machine, more than the work)."""
+    return float(np.sqrt(np.add.reduce(v * v)))
+
+
+def _row_block(A, lo, hi):
+    """Rows ``lo:hi`` of a CSR matrix as a view sharing its data and indices (no copy of A)."""
+    s, e = int(A.indptr[lo]), int(A.indptr[hi])
+    block = sp.csr_matrix((hi - lo, A.shape[1]), dtype=A.dtype)
+    # set directly: the constructor's format check "prunes" views of a larger array into copies
+    block.data, block.indices, block.indptr = A.data[s:e], A.indices[s:e], (A.indptr[lo:hi + 1] - s).astype(
+        A.indptr.dtype)
+    return block
+
+
+class _SingleThreaded:
+    """numba kernels of this thread on one thread (the per-plane residuals are small: a parallel
+    region costs a scheduling slice of the other core on a shared machine)."""
+
+    def __enter__(self):
+        import numba
+
+        self._n = numba.get_num_threads()
+        numba.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        import numba
+
+        numba.set_num_threads(self._n)
+
+
+class _FactorWorkers:
+    """Threads that factorise planes and free each factor in the thread that made it.
+
+    SuperLU releases the GIL, so planes factorise in parallel (1.75x on the 2-core machine for
+    16k-unknown planes).  But scipy's SuperLU (1.17) never returns the memory of a factor made in
+    one thread and freed in another (measured: 5 MB per 12.8k-unknown plane, 0.4–0.55 GB for
+    the 80 planes of swk_point), so each worker keeps the only lasting reference to its factors
+    and drops it on ``free(k)`` (after the caller has dropped its own) or on ``close()``.
+    """
+
+    def __init__(self, make, workers):
+        import queue
+        import threading
+
+        self._queue = queue.Queue
+        self.make = make
+        self.cmds = [queue.Queue() for _ in range(workers)]
+        self.ready, self.owner = {}, {}
+        self.threads = [threading.Thread(target=self._run, args=(c,), daemon=True) for c in self.cmds]
+        for t in self.threads:
+            t.start()
+        self._next = 0
+
+    def _run(self, cmds):
+        held = {}
+        while True:
+            op, k, out = cmds.get()
+            if op == "stop":
+                held.clear()
+                return
+            if op == "make":
+                try:
+                    held[k] = self.make(k)
+                    out.put(held[k])
+                except BaseException as err:  # handed to the caller of get()
+                    out.put(err)
+            else:
+                held.pop(k, None)
+
+    def submit(self, k):
+        w = self._next % len(self.cmds)
+        self._next += 1
+        self.ready[k], self.owner[k] = self._queue(1), w
+        self.cmds[w].put(("make", k, self.ready[k]))
+
+    def get(self, k):
+        item = self.ready.pop(k).get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def free(self, k):
+        self.cmds[self.owner.pop(k)].put(("free", k, None))
+
+    def close(self):
+        for c in self.cmds:
+            c.put(("stop", None, None))
+        for t in self.threads:
+            t.join()
+
+
 class PlaneSweep(spla.LinearOperator):
     """Block Gauss–Seidel sweep from p_max down: ``x_k = A_kk^{-1}(r_k - sum_{k'>k} A_{k,k'} x_{k'})``.
 
     Exact inverse when A is block upper-triangular in p; else a preconditioner.
     ``keep=False`` factorises each plane when needed and discards it (one sweep only).
+    The row blocks of the planes are views of A (no second copy of the matrix).  Call
+    :meth:`close` when done (frees the factors made in threads).
     """
 
-    def __init__(self, A, nk, keep=True):
+    def __init__(self, A, nk, keep=True, workers=None):
         super().__init__(dtype=float, shape=A.shape)
         self.A, self.nk, self.n = A.tocsr(), nk, A.shape[0] // nk
         n = self.n
-        self.rows = [self.A[k * n:(k + 1) * n] for k in range(nk)]  # row slices: cheap, made once
+        self.rows = [_row_block(self.A, k * n, (k + 1) * n) for k in range(nk)]
         self.keep = keep
         self.lus = {}
         self.factorizations = 0
+        self.workers = workers or SWEEP_WORKERS
+        self._pool = None
+
+    def _plane_lu(self, k):
+        n = self.n
+        return _lu(self.rows[k][:, k * n:(k + 1) * n])
 
     def prefactor(self, workers=None):
-        """Factorise every plane up front, in parallel threads (SuperLU releases the GIL:
-        1.75x on the 2-core machine for 16k-unknown planes).  Only when the factors are kept."""
+        """Factorise every plane up front, in parallel threads.  Only when the factors are kept."""
         if not self.keep:
             return
-        from concurrent.futures import ThreadPoolExecutor
-
-        n = self.n
-        workers = workers or min(4, os.cpu_count() or 1)
-        with ThreadPoolExecutor(workers) as pool:
-            lus = list(pool.map(lambda k: _lu(self.rows[k][:, k * n:(k + 1) * n]), range(self.nk)))
-        self.lus = dict(enumerate(lus))
+        self.close()
+        self._pool = _FactorWorkers(self._plane_lu, workers or self.workers)
+        for k in range(self.nk):
+            self._pool.submit(k)
+        self.lus = {k: self._pool.get(k) for k in range(self.nk)}
         self.factorizations += self.nk
+
+    def close(self):
+        """Drop the kept factors (in the threads that made them)."""
+        self.lus = {}
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def _factor(self, k):
         lu = self.lus.get(k)
         if lu is None:
-            n = self.n
-            lu = _lu(self.rows[k][:, k * n:(k + 1) * n])
+            lu = self._plane_lu(k)
             self.factorizations += 1
             if self.keep:
                 self.lus[k] = lu
         return lu
+
+    def _factors_downward(self):
+        """``(k, LU of plane k)`` from p_max down; without ``keep`` the next ``workers`` planes
+        are factorised ahead in threads while the caller uses the current one, and none is
+        kept (at most ``workers + 1`` plane factors alive).  The caller drops its reference
+        before asking for the next plane."""
+        order = list(range(self.nk - 1, -1, -1))
+        if self.keep or self.workers < 2 or self.nk < 2:
+            for k in order:
+                yield k, self._factor(k)
+            return
+        pool = _FactorWorkers(self._plane_lu, self.workers)
+        try:
+            for k in order[:self.workers]:
+                pool.submit(k)
+            for i, k in enumerate(order):
+                if i + self.workers < len(order):
+                    pool.submit(order[i + self.workers])
+                lu = pool.get(k)
+                self.factorizations += 1
+                box = [lu]
+                del lu
+                yield k, box
+                box.clear()  # the caller's reference is gone: the worker's is the last
+                pool.free(k)
+        finally:
+            pool.close()
 
     def _matvec(self, r):
         r = np.asarray(r).ravel()
@@ -359,29 +498,33 @@ class PlaneSweep(spla.LinearOperator):
         """Exact block back-substitution with each plane refined by ``plane_residual(k, x)`` (the problem's
         flux-form residual of plane k, if given) or else the compensated residual of its stored rows
         (over its whole rows, so the coupling to the planes above is included) while its factors
-        are alive.  One factorisation per plane, none kept beyond its use unless ``keep``."""
+        are alive.  One factorisation per plane, none kept beyond its use unless ``keep``; the
+        next planes are factorised in threads meanwhile."""
         x = np.zeros_like(b)
         n = self.n
         worst = []
-        for k in range(self.nk - 1, -1, -1):
-            lu = self._factor(k)
-            sl = slice(k * n, (k + 1) * n)
-            rows = self.rows[k]
-            bk = b[sl]
-            sub = SolveInfo(method="plane", rtol=rtol)
-            for _ in range(REFINEMENT_STEPS):
-                rk = plane_residual(k, x) if plane_residual is not None else accurate_residual(rows, x, bk)
-                dx = lu.solve(rk)
-                x[sl] += dx
-                xn = np.linalg.norm(x[sl])
-                sub.corrections.append(float(np.linalg.norm(dx) / xn) if xn > 0 else 0.0)
-                if len(sub.corrections) > 1 and _contracted(sub.corrections, rtol):
-                    break
-                if len(sub.corrections) >= 3 and sub.corrections[-1] > 0.5 * sub.corrections[-2]:
-                    break
-            worst.append(sub.corrections)
-            if not self.keep:
-                self.lus.pop(k, None)
+        with _SingleThreaded():
+            for k, lu in self._factors_downward():
+                if isinstance(lu, list):  # a factor owned by a worker thread: see _factors_downward
+                    box, lu = lu, lu[0]
+                else:
+                    box = None
+                sl = slice(k * n, (k + 1) * n)
+                rows = self.rows[k]
+                bk = b[sl]
+                sub = SolveInfo(method="plane", rtol=rtol)
+                for _ in range(REFINEMENT_STEPS):
+                    rk = plane_residual(k, x) if plane_residual is not None else accurate_residual(rows, x, bk)
+                    dx = lu.solve(rk)
+                    x[sl] += dx
+                    xn = _norm(x[sl])
+                    sub.corrections.append(_norm(dx) / xn if xn > 0 else 0.0)
+                    if len(sub.corrections) > 1 and _contracted(sub.corrections, rtol):
+                        break
+                    if len(sub.corrections) >= 3 and sub.corrections[-1] > 0.5 * sub.corrections[-2]:
+                        break
+                worst.append(sub.corrections)
+                del lu
         # report the plane whose last correction is largest
         info.corrections = max(worst, key=lambda c: c[-1]) if worst else []
         return x
@@ -435,8 +578,11 @@ def _krylov(problem, rtol, info, max_steps=200, progress=None, **_):
             progress(info)
         return x
 
-    return refine(inner, problem_residual(problem), b, np.zeros_like(b), info, rtol, steps=3 * REFINEMENT_STEPS,
-                  exhausted=lambda: budget[0] <= 0, patient=True)
+    try:
+        return refine(inner, problem_residual(problem), b, np.zeros_like(b), info, rtol, steps=3 * REFINEMENT_STEPS,
+                      exhausted=lambda: budget[0] <= 0, patient=True)
+    finally:
+        pre.close()
 
 
 METHODS = {"direct": _direct, "march": _march, "sweep": _sweep, "krylov": _krylov}

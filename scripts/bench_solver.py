@@ -11,6 +11,8 @@ Problems
 Baseline: the same discrete problem, matrix from scipy.sparse (already assembled), solved by
 scipy.sparse.linalg.spsolve on the whole matrix (SuperLU), at the sizes where it fits.
 Peak memory: ru_maxrss of a fresh subprocess per measurement.
+Each method against auto on these and the bundled cases: scripts/bench_auto.py; the (z, mu, x)
+ladder to 13M unknowns with the memory estimate: scripts/bench_scaling.py.
 """
 from __future__ import annotations
 
