@@ -537,7 +537,7 @@ def _markdown(data, case_path) -> str:
                      f"{f.streaming_scale:.3f} ± {f.streaming_scale_err:.3f}, chi^2 = {f.chi2:.2f} for {f.dof} dof "
                      f"(points: {', '.join(f.ids)})"
                      + ("; the streaming scale sits at its bound 0, the errors are those of the unconstrained "
-                        "Jacobian" if name != "hc_va" and f.streaming_scale == 0.0 else ""))
+                        "Jacobian" if name != "hc_va" and f.streaming_scale <= 1e-6 * max(f.streaming_scale_err, 1e-300) else ""))
         else:
             L.append(f"- {name}: not fitted ({f})")
     L.append("")
