@@ -151,24 +151,10 @@ def observable_task(case_path: str, overrides: list, cache_dir: str | None = Non
     """Solve one case and return the anisotropy record of its first probe; cached as
     ``CACHE/<cache_key>-observable.json`` (:func:`fpsolve.studies.cache_key`: the resolved case and
     the package source).  A task function for :func:`fpsolve.studies.run_tasks`."""
-    import fpsolve
+    from .studies import cached_solve
 
-    from .studies import cache_key
-
-    case = fpsolve.load_case(case_path, overrides)
-    cache = Path(cache_dir) / f"{cache_key(case)}-observable.json" if cache_dir else None
-    if cache is not None and cache.exists():
-        record = json.loads(cache.read_text())
-        record["cached"] = True
-        return record
-    result = fpsolve.solve(case)
-    record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": result.info.converged,
-              "trustworthy": bool(result.trustworthy), "wall_s": result.timings["total_s"], "cached": False,
-              **_probe_record(result)}
-    if cache is not None and result.info.converged:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(record))
-    return record
+    return cached_solve(case_path, overrides, cache_dir, "-observable",
+                        lambda r: {"trustworthy": bool(r.trustworthy), **_probe_record(r)})
 
 
 # --------------------------------------------------------------------------- task plans

@@ -70,24 +70,39 @@ def cache_key(case) -> str:
     return key
 
 
-def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> dict:
-    """Solve one case (in whatever process runs it); cached by :func:`cache_key`."""
+def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix: str, details) -> dict:
+    """Solve one case (in whatever process runs it) and return its record: the run's basics plus
+    ``details(result)``; cached as ``CACHE/<cache_key><suffix>.json`` (written atomically; an
+    unreadable cache file is a miss; a failed run is never cached)."""
+    import os
+
     import fpsolve
 
     case = fpsolve.load_case(case_path, overrides)
-    cache = Path(cache_dir) / f"{cache_key(case)}.json" if cache_dir else None
+    cache = Path(cache_dir) / f"{cache_key(case)}{suffix}.json" if cache_dir else None
     if cache is not None and cache.exists():
-        record = json.loads(cache.read_text())
-        record["cached"] = True
-        return record
+        try:
+            record = json.loads(cache.read_text())
+            record["cached"] = True
+            return record
+        except (OSError, ValueError):
+            pass  # a truncated or foreign file: solve again
     result = fpsolve.solve(case)
     record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": result.info.converged,
-              "wall_s": result.timings["total_s"], "quantities": quantities(result), "cached": False,
-              "placements": {probe_label(pr): pr.placement for pr in result.probes}}
-    if cache is not None and result.info.converged:  # a failed run is never reused
+              "wall_s": result.timings["total_s"], "cached": False, **details(result)}
+    if cache is not None and result.info.converged:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(record))
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, cache)
     return record
+
+
+def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> dict:
+    """Solve one case for a ladder or sweep: the study quantities and the probes' placements."""
+    return cached_solve(case_path, overrides, cache_dir, "",
+                        lambda r: {"quantities": quantities(r),
+                                   "placements": {probe_label(pr): pr.placement for pr in r.probes}})
 
 
 def _bar(total, progress):
