@@ -120,3 +120,12 @@ class ZTerm(Term):
         """``(stream, left_cell, left_j, left_w, right_cell, right_j, right_w)`` for
         :func:`fpsolve.kernels.fill_z_block`."""
         raise NotImplementedError
+
+
+def from_name(value, kind, table: dict, what: str):
+    """A boundary condition from a case name (``table``: name -> class) or an instance of ``kind``."""
+    if isinstance(value, kind):
+        return value
+    if value not in table:
+        raise ValueError(f"{what} = {value!r} is not allowed; allowed: {', '.join(table)}")
+    return table[value]()

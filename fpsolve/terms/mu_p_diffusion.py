@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..face_coefficients import face_coefficients
-from .base import LocalTerm, Triplets
+from .base import LocalTerm, Triplets, from_name
 
 __all__ = ["MuPDiffusion", "PBoundary", "ZeroFlux", "ZeroValue", "Dirichlet", "p_boundary", "p_derivative_weights"]
 
@@ -210,11 +210,7 @@ P_BY_NAME = {"zero_flux": ZeroFlux, "zero_value": Dirichlet, "zero_value_reduced
 
 def p_boundary(value) -> PBoundary:
     """A :class:`PBoundary` from a case name or an instance."""
-    if isinstance(value, PBoundary):
-        return value
-    if value not in P_BY_NAME:
-        raise ValueError(f"p diffusion boundary = {value!r} is not allowed; allowed: {', '.join(P_BY_NAME)}")
-    return P_BY_NAME[value]()
+    return from_name(value, PBoundary, P_BY_NAME, "p diffusion boundary")
 
 
 class MuPDiffusion(LocalTerm):

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import from_name
+
 __all__ = ["ZBoundary", "Escape", "Periodic", "Mirror", "BY_NAME", "z_boundary"]
 
 
@@ -115,8 +117,4 @@ BY_NAME = {"escape": Escape, "periodic": Periodic, "mirror": Mirror}
 
 def z_boundary(value) -> ZBoundary:
     """A :class:`ZBoundary` from a case name or an instance."""
-    if isinstance(value, ZBoundary):
-        return value
-    if value not in BY_NAME:
-        raise ValueError(f"z boundary = {value!r} is not allowed; allowed: {', '.join(BY_NAME)}")
-    return BY_NAME[value]()
+    return from_name(value, ZBoundary, BY_NAME, "z boundary")
