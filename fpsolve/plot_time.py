@@ -24,6 +24,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_F_zt(r, path):
     plt = _plt()
     unit, per = r.time_unit
@@ -43,10 +50,7 @@ def plot_F_zt(r, path):
         if r.times.size > 2 and r.times[0] > 0 and r.times[-1] / r.times[0] > 50:
             ax.set_yscale("log")
     ax.set_title(f"F(z, t) at p = {r.grid.p[k]:.4g} m c")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_g_probes(r, path):
@@ -62,10 +66,7 @@ def plot_g_probes(r, path):
     ax.set_xlabel(r"$\mu$")
     ax.set_ylabel(r"$g(\mu)/F$: kinetic (points), Eq. (7) (lines)")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_delta(r, path):
@@ -79,10 +80,7 @@ def plot_delta(r, path):
     ax.set_xlabel(f"t [{unit}]")
     ax.set_ylabel(r"$|\delta|$ (Eq. 11)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def time_figures(r, stem, what=("F", "g", "delta")) -> list[Path]:
