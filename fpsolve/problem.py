@@ -18,6 +18,7 @@ numba pass), a homogeneous kinetic problem (``k*nmu + j``) and the reduced model
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +31,8 @@ from . import kernels
 from .grid import Grid
 from .terms import CHANNELS, KINETIC_TERMS, LocalTerm, Plane, SourceTerm, Triplets, ZTerm
 from .terms.source import Source
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Physics", "Source", "Layout", "Problem", "SolutionView", "build_problem", "kinetic_layout",
            "reduced_layout"]
@@ -195,6 +198,11 @@ class Problem:
     @property
     def grid(self) -> Grid:
         return self.layout.grid
+
+    @cached_property
+    def notes(self) -> list:
+        """The terms' caveats on this grid (:meth:`fpsolve.terms.base.Term.notes`)."""
+        return [n for t in self.terms for n in t.notes()]
 
     @property
     def coefficients(self):
@@ -391,4 +399,7 @@ def build_problem(grid: Grid, physics: Physics) -> Problem:
     terms = kinetic_terms(grid, physics)
     t1 = time.perf_counter()
     b = SourceTerm(physics.source).kinetic_vector(grid)
-    return Problem.from_terms(kinetic_layout(grid), terms, b, physics, {"coefficients_s": t1 - t0})
+    problem = Problem.from_terms(kinetic_layout(grid), terms, b, physics, {"coefficients_s": t1 - t0})
+    for note in problem.notes:
+        log.warning(note)
+    return problem

@@ -58,6 +58,7 @@ def summary_text(result) -> str:
     else:
         lines.append("trustworthy: converged, balance closed to its flux round-off, no cell mean negative "
                      "beyond its discretisation error")
+    lines += [f"note: {note}" for note in getattr(result.problem, "notes", ())]
     for pr in result.probes:
         where = "homogeneous" if pr.z is None else f"z = {z_text(pr.z)}"
         lines.append(f"probe {where}, p = {p_text(pr.p)}: F = {pr.F:.6e}, max|g/F| = "

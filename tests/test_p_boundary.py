@@ -99,3 +99,37 @@ def test_p_boundary_flux_functional(bc):
     assert abs(lhs - rhs) <= 8 * np.finfo(float).eps * float(w @ (abs(B) @ f)), (lhs, rhs)
     if bc == "zero_flux":
         assert rhs == 0.0
+
+
+def test_degenerate_dirichlet_is_reported():
+    """The caveat of :meth:`Dirichlet.notes`: present for f = 0 on the faces of a degenerate tensor
+    (R = 0 on every boundary face), absent for the smooth tensor and for zero flux."""
+    _, pd, _ = _solve(_degenerate, "zero_value", 16)
+    _, ps, _ = _solve(_d, "zero_value", 16)
+    _, pz, _ = _solve(_degenerate, "zero_flux", 16)
+    assert len(pd.notes) == 1 and "100% of the boundary faces" in pd.notes[0], pd.notes
+    assert ps.notes == [] and pz.notes == []
+
+
+def test_degenerate_dirichlet_end_cells_and_interior():
+    """What the caveat says, measured (so the note cannot outlive the defect unnoticed): with R = 0
+    the first p cell's means alternate in sign along mu at fine p grids and the trust criterion
+    of negative cell means (:func:`fpsolve.result.negative_cells`) flags them (measured at 512
+    cells: means down to -3.0x the level one eighth inwards), while the inner six eighths of the
+    p range still converge at second order (orders 1.8-2.2 measured at 64/128/256 cells; bound
+    1.6).  If a future stencil repairs the end cells, the first assertion fails: drop the note."""
+    from fpsolve.result import negative_cells
+
+    g, _, f = _solve(_degenerate, "zero_value", 512)
+    F = f.reshape(g.shape)
+    assert F[0].min() < -1.0 * F[512 // 8].max()
+    assert negative_cells(g, F)["count"] > 0
+    vals = []
+    for n in (64, 128, 256):
+        g, _, f = _solve(_degenerate, "zero_value", n)
+        N = (f.reshape(g.shape) * g.dmu[None, :]).sum(1) * g.p_volume
+        vals.append(N.reshape(8, n // 8).sum(1))
+    vals = np.array(vals)
+    for bins, bound in ((slice(2, 6), 1.6), (slice(1, 7), 1.0)):
+        change = np.abs(np.diff(vals[:, bins], axis=0) / vals[-1, bins]).max(axis=1)
+        assert np.log2(change[0] / change[1]) >= bound, (bins, change)

@@ -105,6 +105,11 @@ class Term:
         (a :class:`fpsolve.problem.SolutionView`).  Equals ``1_mean^T A_term f`` to round-off."""
         return {}
 
+    def notes(self) -> list:
+        """Caveats of this term on this grid that the run cannot repair but must report (one
+        sentence each; the summary prints them and the build logs them as warnings)."""
+        return []
+
 
 class LocalTerm(Term):
     """A term acting within each transverse (mu, p) or (z, p) plane."""

@@ -86,6 +86,10 @@ class PBoundary:
     def leaving(self, term, view) -> dict:
         return {}
 
+    def notes(self, term) -> list:
+        """Caveats of this boundary for the form of ``term`` (see :meth:`Term.notes`)."""
+        return []
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -188,6 +192,37 @@ class Dirichlet(ZeroValue):
             open_[k] = wrow.sum()
         return idx, w, open_
 
+    def degenerate_faces(self, term) -> float:
+        """Fraction of the boundary faces (both ends, all mu cells) where the tensor is degenerate:
+        ``R < DEGENERATE_RTOL D_pp`` (``R`` the mu-cell average of ``D_pp - D_mup^2/D_mumu`` on
+        the face, ``D_pp`` at the cell's mu centre), e.g. everywhere at ``|H_c| = 1``."""
+        g = term.grid
+        if g.np_ < 2:
+            return 0.0
+        pb = np.array([g.p_edges[0], g.p_edges[-1]])
+        d_pp = np.asarray(term.model.coefficients(g.mu[None, :], pb[:, None]).d_pp, dtype=float)
+        r = term.coefficients.rpp_pf[[0, -1]]
+        return float(np.mean(r < DEGENERATE_RTOL * np.abs(d_pp)))
+
+    def notes(self, term) -> list:
+        """A degenerate tensor at the boundary faces (R = 0): the form then diffuses only along
+        the characteristics ``dp/dmu = D_mup/D_mumu``; f = 0 imposed on a whole p face
+        over-determines that transport, and the centred cross-derivative stencil answers with a
+        one-cell layer whose values alternate in sign along mu.  Measured on the degenerate
+        manufactured problem of ``tests/test_p_boundary.py`` (8 mu cells, p in [1, 10]): the
+        end-cell means reach -2.4x the interior level at 1024-2048 cells and ``outflow_p_min``
+        drifts 0.151, 0.156, 0.145, 0.135, 0.129, 0.126, 0.124 over 32…2048 cells, while the
+        middle half of the p range converges at second order (1.98) and the second and seventh
+        eighths at ~1.4 (``test_degenerate_dirichlet_end_cells_and_interior``).  Reported, not
+        repaired."""
+        frac = self.degenerate_faces(term)
+        if frac < 0.5:
+            return []
+        return [f"boundaries.p_diffusion = zero_value with a degenerate (mu, p) tensor on {100 * frac:.0f}% of the "
+                "boundary faces (D_pp = D_mup^2/D_mumu, e.g. |H_c| = 1): f in the first and last p cells "
+                "does not converge under refinement (it alternates in sign along mu); the inner momenta "
+                "do. Use zero_flux, or put p_min/p_max well beyond the momenta of interest"]
+
     def leaving(self, term, view):
         out = super().leaving(term, view)
         plane = view.plane
@@ -204,6 +239,8 @@ class Dirichlet(ZeroValue):
             out[ch] += float(open_[k] * e[k].sum())
         return out
 
+
+DEGENERATE_RTOL = 1e-8  # R below this fraction of D_pp: degenerate (R's quadrature is ~1e-15 of D_pp)
 
 P_BY_NAME = {"zero_flux": ZeroFlux, "zero_value": Dirichlet, "zero_value_reduced": ZeroValue}
 
@@ -326,6 +363,9 @@ class MuPDiffusion(LocalTerm):
             fc = self.coefficients
             cache[what] = bool(np.any(fc.x_mu != 0) if what == "x_mu" else np.any(fc.rpp_pf[1:-1] != 0))
         return cache[what]
+
+    def notes(self) -> list:
+        return self.p_bc.notes(self)
 
     def couples_planes(self) -> bool:
         """True if the form couples momentum planes (cross terms or R at interior p faces)."""
