@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--out", default="validation-out", help="report folder")
     con = command("converge", help="refinement ladder: observed orders, Richardson values")
     con.add_argument("case")
-    con.add_argument("--refine", default="z", help="comma list of z, mu, p")
+    con.add_argument("--refine", default="z", help="comma list of z, mu, p (cell counts) and t (the constant time step of a [time] case)")
     con.add_argument("--levels", type=_count(3), default=4, help="refinement levels (>= 3)")
     con.add_argument("--ratio", type=_number(1.0), default=2.0, help="refinement ratio (> 1)")
     con.add_argument("--out", default="converge-out")
@@ -491,6 +491,8 @@ def _converge(args) -> int:
     case = _load(args.case, args.overrides)
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
+    if "t" in refine and not case.has_time:
+        raise CaseError(f"--refine t: {args.case} has no [time] section; allowed: z, mu, p for a steady case")
     for level in ladder(case, refine, args.levels, args.ratio):  # every level is a valid case before any run
         _load(args.case, list(args.overrides) + level)
     check_output_dir(args.out)

@@ -27,8 +27,11 @@ import numpy as np
 
 __all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep", "cache_key", "source_hash"]
 
-REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells"}
+REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells", "t": "fixed_step"}
 AXES = ("z", "mu", "p")  # the order of GridSection.cells
+#: ``--refine t`` of a case without ``[time] fixed_step``: the coarsest level takes end / T_STEPS
+#: (constant steps; the integrator still lands on output times and source switches exactly)
+T_STEPS = 16
 
 
 def probe_label(pr) -> str:
@@ -38,7 +41,19 @@ def probe_label(pr) -> str:
 
 
 def quantities(result) -> dict:
-    """Scalar diagnostics of a run, named by probe (its requested z, p: :func:`probe_label`)."""
+    """Scalar diagnostics of a run, named by probe (its requested z, p: :func:`probe_label`); for a
+    physical-time run, F and delta (Eq. 11) at each probe at the last output time, the particle
+    content then and the time-integrated balance defect (relative to the injected number)."""
+    if getattr(result, "kind", "") == "timeseries":
+        unit, per = result.time_unit
+        at = f"t={result.times[-1] / per:.4g} {unit}"
+        q = {"balance defect": float(result.balance["relative"]),
+             f"content({at})": float(result.balance["content"])}
+        for pr in result.probes:
+            where = f"p={pr.p:.4g}" if pr.z is None or not np.isfinite(pr.z) else f"z={pr.z:.4g},p={pr.p:.4g}"
+            q[f"F({where},{at})"] = float(pr.F[-1])
+            q[f"delta({where},{at})"] = float(pr.delta[-1])
+        return q
     q = {"balance closure": float(result.balance["closure"])}
     for pr in result.probes:
         where = probe_label(pr)
@@ -87,10 +102,17 @@ def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix:
             return record
         except (OSError, ValueError):
             pass  # a truncated or foreign file: solve again
-    result = fpsolve.solve(case)
-    record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": result.info.converged,
+    if case.has_time:  # physical time: the time series (its info says "completed", not "converged")
+        from .transient import run_transient
+
+        result = run_transient(case)
+        converged = result.info.completed
+    else:
+        result = fpsolve.solve(case)
+        converged = result.info.converged
+    record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": converged,
               "wall_s": result.timings["total_s"], "cached": False, **details(result)}
-    if cache is not None and result.info.converged:
+    if cache is not None and converged:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(record))
@@ -102,7 +124,8 @@ def run_task(case_path: str, overrides: list, cache_dir: str | None = None) -> d
     """Solve one case for a ladder or sweep: the study quantities and the probes' placements."""
     return cached_solve(case_path, overrides, cache_dir, "",
                         lambda r: {"quantities": quantities(r),
-                                   "placements": {probe_label(pr): pr.placement for pr in r.probes}})
+                                   "placements": {probe_label(pr): pr.placement for pr in r.probes
+                                                  if hasattr(pr, "placement")}})
 
 
 def _bar(total, progress):
@@ -151,12 +174,19 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
 
 
 def ladder(case, refine, levels, ratio) -> list:
-    """Override lists of the refinement levels (mu counts kept even)."""
+    """Override lists of the refinement levels (mu counts kept even; ``t``: the constant time step
+    ``[time] fixed_step`` divided by ``ratio**level``, from the case's or end / :data:`T_STEPS`)."""
+    if "t" in refine and not case.has_time:
+        raise ValueError(f"--refine t: {case.origin} has no [time] section; allowed: z, mu, p for a steady case")
     cells = dict(zip(AXES, case.grid.cells))
-    base = {ax: cells[ax] for ax in refine}
+    base = {ax: cells[ax] for ax in refine if ax != "t"}
     out = []
     for level in range(levels):
         over = []
+        if "t" in refine:
+            tm = case.transient
+            h0 = tm.fixed_step if tm.fixed_step is not None else tm.end / T_STEPS
+            over.append(f"time.fixed_step={h0 / ratio**level!r}")
         for ax, n in base.items():
             m = int(round(n * ratio**level))
             if ax == "mu":
@@ -173,7 +203,7 @@ NOISE = 1e-8
 
 #: Quantities that are already relative to a scale of 1 (the balance closure is relative to the
 #: injected number): their round-off is judged against 1, not against their own (round-off) size.
-UNIT_SCALE = ("balance closure",)
+UNIT_SCALE = ("balance closure", "balance defect")
 
 
 def richardson(values, ratio, scale=None):
@@ -213,7 +243,7 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
         raise ValueError(f"--levels {levels}: at least 3 levels are needed for an observed order")
     bad = set(refine) - set(REFINE_KEYS)
     if bad:
-        raise ValueError(f"--refine {','.join(sorted(bad))}: unknown axis; allowed: z, mu, p")
+        raise ValueError(f"--refine {','.join(sorted(bad))}: unknown axis; allowed: z, mu, p, t")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     steps = ladder(case, refine, levels, ratio)

@@ -100,6 +100,7 @@ CORPUS = [
     ("converge-ratio-nan", "converge case.toml --ratio nan --out conv", BAD, "--ratio: 'nan'"),
     ("converge-levels-two", "converge case.toml --levels 2 --out conv", BAD, "--levels: '2'"),
     ("converge-refine-unknown", "converge case.toml --refine z,q --out conv", BAD, "--refine q: unknown axis"),
+    ("converge-refine-t-steady", "converge case.toml --refine t --out conv", BAD, "--refine t: case.toml has no [time] section"),
     ("converge-workers-zero", "converge case.toml --workers 0 --out conv", BAD, "--workers: '0'"),
     ("converge-list-value", "converge case.toml turbulence.s=1.5,1.6 --out conv", BAD,
      "'turbulence.s=1.5,1.6': a list of values is for `fpsolve sweep`"),
