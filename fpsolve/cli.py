@@ -485,7 +485,7 @@ def _converge(args) -> int:
     bad = sorted(set(refine) - set(REFINE_KEYS))
     if bad or not refine:
         raise CaseError(f"--refine {','.join(bad)}: unknown axis; allowed: {', '.join(REFINE_KEYS)}")
-    listed = [o for o in args.overrides if "," in o.split("=", 1)[1]]
+    listed = [o for o in args.overrides if "," in (v := o.split("=", 1)[1]) and not v.lstrip().startswith("[")]
     if listed:
         raise CaseError(f"override {listed[0]!r}: a list of values is for `fpsolve sweep`; {_OVERRIDE_FORM}")
     case = _load(args.case, args.overrides)
