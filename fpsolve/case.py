@@ -49,11 +49,52 @@ class Key:
     doc: str
     check: Callable[[Any], bool] | None = None
     choices: tuple = ()
+    usable: str = ""  # "mag": 0 (if allowed) or |x| in [USABLE_LO, USABLE_HI]; "coord": |x| <= USABLE_HI
 
 
-def key(kind, default, unit, allowed, doc, check=None, choices=()):
-    """A section field with its :class:`Key` (the dataclass default is the key's default)."""
-    return field(default=default, metadata={"key": Key(kind, default, unit, allowed, doc, check, choices)})
+#: Usable magnitude of a case number (every numeric key and the code-unit quantities derived from
+#: them: lengths, momenta, cell widths, rates, times, the source).  The operator multiplies such
+#: numbers: an entry is a rate times a cell volume (dz dmu p^2 dp), and the residual and error
+#: norms square it; so a value enters products of up to four factors of its own size.  |x|^4 must
+#: stay a normal float64 -- no overflow to inf, no underflow to a denormal or 0 (the NaN residual
+#: of amplitude = 1e-320, the inf of p_min = 1e-320): |x| in [tiny^(1/4), max^(1/4)] =
+#: [1.22e-77, 1.16e77], rounded inward so the printed range is the one applied.
+USABLE_LO, USABLE_HI = 1.3e-77, 1.1e77
+#: Smallest relative tolerance (solver and time stepping): one ulp of 1.0; a relative correction or
+#: local error below it cannot be measured in float64, so such a run could never meet its tolerance.
+RTOL_MIN = 2.220446049250313e-16
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}".replace("e+", "e")
+
+
+def _usable_text(usable: str, allowed: str, default) -> str:
+    if usable == "mag":
+        zero = "0 or " if allowed.startswith((">= 0", "[0", "in [0")) else ""
+        inf = " or inf" if default == math.inf else ""
+        return f"{allowed}; usable {zero}[{_g(USABLE_LO)}, {_g(USABLE_HI)}]{inf}"
+    if usable == "coord":
+        return f"{allowed}; usable |x| <= {_g(USABLE_HI)}"
+    return allowed
+
+
+def key(kind, default, unit, allowed, doc, check=None, choices=(), usable=""):
+    """A section field with its :class:`Key` (the dataclass default is the key's default); ``usable``:
+    the float64 magnitude check of the value (``"mag"``, ``"coord"``), shown in ``allowed``."""
+    return field(default=default, metadata={"key": Key(kind, default, unit, _usable_text(usable, allowed, default), doc,
+                                                       check, choices, usable)})
+
+
+def _usable(usable: str, nums) -> bool:
+    """``nums`` passes the key's magnitude check (:data:`USABLE_LO`, :data:`USABLE_HI`; inf is a default's)."""
+    for v in nums:
+        a = abs(v)
+        if usable == "mag" and a != 0 and a != math.inf and not (USABLE_LO <= a <= USABLE_HI):
+            return False
+        if usable == "coord" and a > USABLE_HI:
+            return False
+    return True
 
 
 def _pos(x):
@@ -74,7 +115,7 @@ class UnitsSection:
 
     system: str = key("str", "code", "", "code | physical",
                       "code: dimensionless (L, c, m c, L/c); physical: the paper's units", choices=("code", "physical"))
-    length_unit_pc: float = key("float", 1000.0, "pc", "> 0", "code length unit L (physical cases)", _pos)
+    length_unit_pc: float = key("float", 1000.0, "pc", "> 0", "code length unit L (physical cases)", _pos, usable="mag")
 
 
 @dataclass(frozen=True)
@@ -82,12 +123,12 @@ class ParticleSection:
     """``[particle]``: momenta of the report, charge, mass."""
 
     momentum: Floats | None = key("floats", None, "m c", "> 0", "momenta of the report (code cases, required there)",
-                                  _pos)
+                                  _pos, usable="mag")
     kinetic_tev: Floats | None = key("floats", None, "TeV", "> 0",
-                                     "kinetic energies per particle (physical; this or momentum_tev)", _pos)
-    momentum_tev: Floats | None = key("floats", None, "TeV/c", "> 0", "momenta per particle (physical)", _pos)
-    charge: float = key("float", 1.0, "e", "!= 0", "charge number Q", lambda x: x[0] != 0)
-    mass_number: float = key("float", 1.0, "", "> 0", "mass number A (particle mass A m_p)", _pos)
+                                     "kinetic energies per particle (physical; this or momentum_tev)", _pos, usable="mag")
+    momentum_tev: Floats | None = key("floats", None, "TeV/c", "> 0", "momenta per particle (physical)", _pos, usable="mag")
+    charge: float = key("float", 1.0, "e", "!= 0", "charge number Q", lambda x: x[0] != 0, usable="mag")
+    mass_number: float = key("float", 1.0, "", "> 0", "mass number A (particle mass A m_p)", _pos, usable="mag")
     ultrarelativistic: bool = key("bool", False, "", "true | false", "v = c at every momentum (code cases)")
 
 
@@ -108,25 +149,25 @@ class TurbulenceSection:
     cross_helicity: float = key("float", 0.0, "", "[-1, 1]", "H_c (Eq. 15)", _in(-1.0, 1.0))
     sigma_f: float = key("float", 0.0, "", "[-1, 1]", "polarisation of forward waves (Eq. 15)", _in(-1.0, 1.0))
     sigma_b: float = key("float", 0.0, "", "[-1, 1]", "polarisation of backward waves (Eq. 15)", _in(-1.0, 1.0))
-    alfven_speed: float = key("float", 0.0, "c", "[0, 1)", "V_A/c (code cases)", _in(0.0, 1.0, True))
+    alfven_speed: float = key("float", 0.0, "c", "[0, 1)", "V_A/c (code cases)", _in(0.0, 1.0, True), usable="mag")
     mean_free_path: float | None = key("float", None, "L", "> 0", "lambda = 3 kappa_zz/v at p_ref, leading order "
-                                       "Eq. (30) (code cases, required there)", _pos)
-    p_ref: float = key("float", 1.0, "m c", "> 0", "momentum where mean_free_path holds (code cases)", _pos)
-    p_max_resonant: float = key("float", math.inf, "m c", "> 0", "p_m of Eq. (22): D_0 = 0 above (code cases)", _pos)
-    b0_ug: float = key("float", 3.0, "uG", "> 0", "guide field B_0 (physical)", _pos)
-    db_over_b0: float = key("float", 1.0, "", "> 0", "delta B / B_0 (physical)", _pos)
-    lambda10: float = key("float", 1.0, "", "> 0", "lambda_max / 10 pc (physical, Eq. 22)", _pos)
-    n_cm3: float = key("float", 1.0, "cm^-3", "> 0", "ionised density (physical: V_A, ln k_max/k_min)", _pos)
+                                       "Eq. (30) (code cases, required there)", _pos, usable="mag")
+    p_ref: float = key("float", 1.0, "m c", "> 0", "momentum where mean_free_path holds (code cases)", _pos, usable="mag")
+    p_max_resonant: float = key("float", math.inf, "m c", "> 0", "p_m of Eq. (22): D_0 = 0 above (code cases)", _pos, usable="mag")
+    b0_ug: float = key("float", 3.0, "uG", "> 0", "guide field B_0 (physical)", _pos, usable="mag")
+    db_over_b0: float = key("float", 1.0, "", "> 0", "delta B / B_0 (physical)", _pos, usable="mag")
+    lambda10: float = key("float", 1.0, "", "> 0", "lambda_max / 10 pc (physical, Eq. 22)", _pos, usable="mag")
+    n_cm3: float = key("float", 1.0, "cm^-3", "> 0", "ionised density (physical: V_A, ln k_max/k_min)", _pos, usable="mag")
     alfven_speed_kms: float | None = key("float", None, "km/s", ">= 0", "V_A (physical); default from B_0 and n "
-                                         "(Sect. 1); 0: eps = 0 (SWK limit)", lambda x: x[0] >= 0)
+                                         "(Sect. 1); 0: eps = 0 (SWK limit)", lambda x: x[0] >= 0, usable="mag")
 
 
 @dataclass(frozen=True)
 class GridSection:
     """``[grid]``: z (or homogeneous), mu and p cells, or given edges."""
 
-    z_min: float = key("float", -1.0, "L | pc", "< z_max", "lower end of the z domain")
-    z_max: float = key("float", 1.0, "L | pc", "> z_min", "upper end of the z domain")
+    z_min: float = key("float", -1.0, "L | pc", "< z_max", "lower end of the z domain", usable="coord")
+    z_max: float = key("float", 1.0, "L | pc", "> z_min", "upper end of the z domain", usable="coord")
     z_cells: int = key("int", 0, "", "0 or >= 2", "z cells (linear-discontinuous); 0 = homogeneous (no z)",
                        lambda x: x[0] == 0 or x[0] >= 2)
     mu_cells: int = key("int", 32, "", "even, >= 4", "pitch-angle cells (mu = 0 is an edge)",
@@ -134,14 +175,14 @@ class GridSection:
     mu_grid: str = key("str", "uniform", "", "uniform | graded | resonance",
                        "graded: uniform in |mu|^(2-s) near mu = 0; resonance: graded with +-eps on faces",
                        choices=("uniform", "graded", "resonance"))
-    p_min: float = key("float", 0.99, "m c | TeV/c", "> 0", "lowest momentum edge", _pos)
-    p_max: float = key("float", 1.01, "m c | TeV/c", "> p_min", "highest momentum edge", _pos)
+    p_min: float = key("float", 0.99, "m c | TeV/c", "> 0", "lowest momentum edge", _pos, usable="mag")
+    p_max: float = key("float", 1.01, "m c | TeV/c", "> p_min", "highest momentum edge", _pos, usable="mag")
     p_cells: int = key("int", 1, "", ">= 1", "momentum cells (log-spaced)", lambda x: x[0] >= 1)
     z_edges: Floats | None = key("floats", None, "L | pc", "strictly increasing",
-                                 "given z edges (replace z_min, z_max, z_cells)")
+                                 "given z edges (replace z_min, z_max, z_cells)", usable="coord")
     mu_edges: Floats | None = key("floats", None, "", "from -1 to 1, 0 an edge", "given mu edges (replace mu_cells, mu_grid)")
     p_edges: Floats | None = key("floats", None, "m c | TeV/c", "strictly increasing, > 0",
-                                 "given p edges (replace p_min, p_max, p_cells)", _pos)
+                                 "given p edges (replace p_min, p_max, p_cells)", _pos, usable="mag")
 
     @property
     def cells(self) -> tuple[int, int, int]:
@@ -167,11 +208,11 @@ class SourceSection:
     kind: str = key("str", "uniform", "", "uniform | layer | point | gaussian",
                     "spatial shape: 1/length; Theta(z_u - |z|) (Eq. 60); delta(z - z_i) (Eq. 63); Gaussian",
                     choices=("uniform", "layer", "point", "gaussian"))
-    amplitude: float = key("float", 1.0, "", "> 0", "normalisation (per L, p^2 dp, dmu/2 in code units)", _pos)
+    amplitude: float = key("float", 1.0, "", "> 0", "normalisation (per L, p^2 dp, dmu/2 in code units)", _pos, usable="mag")
     spectral_index: float = key("float", 0.0, "", "finite", "q of S ∝ (p/p0)^-q")
-    p0: float = key("float", 1.0, "m c | TeV/c", "> 0", "reference momentum of the power law", _pos)
-    centre: float = key("float", 0.0, "L | pc", "inside the domain", "z_i of point and Gaussian sources")
-    width: float = key("float", 0.0, "L | pc", ">= 0", "layer half-thickness z_u, or Gaussian sigma", lambda x: x[0] >= 0)
+    p0: float = key("float", 1.0, "m c | TeV/c", "> 0", "reference momentum of the power law", _pos, usable="mag")
+    centre: float = key("float", 0.0, "L | pc", "inside the domain", "z_i of point and Gaussian sources", usable="coord")
+    width: float = key("float", 0.0, "L | pc", ">= 0", "layer half-thickness z_u, or Gaussian sigma", lambda x: x[0] >= 0, usable="mag")
 
 
 @dataclass(frozen=True)
@@ -179,12 +220,12 @@ class LossesSection:
     """``[losses]``: continuous (pion, power law) and catastrophic losses."""
 
     pion_time: float | None = key("float", None, "L/c | yr", "> 0", "tau_0 of pion losses p_dot = -p/tau_0 (Eq. 54)",
-                                  _pos)
-    pion_density_cm3: float | None = key("float", None, "cm^-3", "> 0", "physical: tau_0 = 5.4e7 yr / n (Eq. 54)", _pos)
+                                  _pos, usable="mag")
+    pion_density_cm3: float | None = key("float", None, "cm^-3", "> 0", "physical: tau_0 = 5.4e7 yr / n (Eq. 54)", _pos, usable="mag")
     power_law_rate: float = key("float", 0.0, "(m c) c/L", ">= 0", "b0 of p_dot = -b0 p^index (code cases)",
-                                lambda x: x[0] >= 0)
+                                lambda x: x[0] >= 0, usable="mag")
     power_law_index: float = key("float", 2.0, "", "finite", "index of the power-law loss")
-    catastrophic_time: float = key("float", math.inf, "L/c | yr", "> 0", "T_c of Eq. (4); inf = none", _pos)
+    catastrophic_time: float = key("float", math.inf, "L/c | yr", "> 0", "T_c of Eq. (4); inf = none", _pos, usable="mag")
     scheme: str = key("str", "upwind2", "", "upwind2 | upwind1", "loss advection in p: upwind of f p^q, 2nd / 1st order",
                       choices=("upwind2", "upwind1"))
 
@@ -214,7 +255,7 @@ class SolverSection:
 
     method: str = key("str", "auto", "", "auto | direct | march | sweep | krylov", "steady-state solver",
                       choices=("auto", "direct", "march", "sweep", "krylov"))
-    rtol: float = key("float", 1e-10, "", "(0, 1e-3]", "stop when the forward-error estimate (the last refinement correction ||df||/||f||, with the compensated residual) <= rtol", lambda x: 0 < x[0] <= 1e-3)
+    rtol: float = key("float", 1e-10, "", "[2.22e-16, 1e-3]", "stop when the forward-error estimate (the last refinement correction ||df||/||f||, with the compensated residual) <= rtol; at least one ulp (RTOL_MIN)", lambda x: RTOL_MIN <= x[0] <= 1e-3)
     max_steps: int = key("int", 200, "", ">= 1", "pseudo-time steps (march) / GMRES iterations in all (krylov; then a direct fallback)", lambda x: x[0] >= 1)
     memory_limit_gb: float = key("float", 16.0, "GB", "> 0", "refuse grids whose estimated memory exceeds this", _pos)
 
@@ -233,27 +274,28 @@ class TimeSection:
     """``[time]``: a physical-time run (:mod:`fpsolve.transient`): end time, outputs, TR-BDF2
     options, the source's time profile and the initial state."""
 
-    end: float | None = key("float", None, "L/c | yr", "> 0", "end of the run (required in [time])", _pos)
+    end: float | None = key("float", None, "L/c | yr", "> 0", "end of the run (required in [time])", _pos, usable="mag")
     output_times: Floats | None = key("floats", None, "L/c | yr", "in [0, end]", "times of the outputs "
-                                      "(this or output_cadence; default: 20 log-spaced times)", lambda x: min(x) >= 0)
-    output_cadence: float | None = key("float", None, "L/c | yr", "> 0", "an output every this long", _pos)
+                                      "(this or output_cadence; default: 20 log-spaced times)", lambda x: min(x) >= 0, usable="mag")
+    output_cadence: float | None = key("float", None, "L/c | yr", "> 0", "an output every this long", _pos, usable="mag")
     integrator: str = key("str", "trbdf2", "", "trbdf2", "time integrator (fpsolve.timestepping)", choices=("trbdf2",))
-    rtol: float = key("float", 1e-6, "", "(0, 0.1]", "relative local error per step", lambda x: 0 < x[0] <= 0.1)
+    rtol: float = key("float", 1e-6, "", "[2.22e-16, 0.1]", "relative local error per step; at least one ulp (RTOL_MIN)",
+                      lambda x: RTOL_MIN <= x[0] <= 0.1)
     atol: float = key("float", 1e-10, "", ">= 0", "absolute local error relative to max f of the initial state "
-                      "(zero start: of the source's f after the run time)", lambda x: x[0] >= 0)
+                      "(zero start: of the source's f after the run time)", lambda x: x[0] >= 0, usable="mag")
     first_step: float | None = key("float", None, "L/c | yr", "> 0, <= end", "first step (default: from the "
-                                   "fastest rate of the operator)", _pos)
-    max_step: float = key("float", math.inf, "L/c | yr", "> 0", "largest step", _pos)
+                                   "fastest rate of the operator)", _pos, usable="mag")
+    max_step: float = key("float", math.inf, "L/c | yr", "> 0", "largest step", _pos, usable="mag")
     fixed_step: float | None = key("float", None, "L/c | yr", "> 0, <= end", "constant step, no error "
-                                   "control (order studies)", _pos)
+                                   "control (order studies)", _pos, usable="mag")
     positivity_tol: float | None = key("float", None, "", ">= 0", "reject steps with min f < -tol max f "
                                        "(halve the step); unset: no control", lambda x: x[0] >= 0)
     profile: str = key("str", "constant", "", "constant | burst | switch | table | python",
                        "source time profile: always on; all at t = 0 (initial state); on in [t_on, t_off); "
                        "piecewise linear table; amplitude(t) function",
                        choices=("constant", "burst", "switch", "table", "python"))
-    t_on: float = key("float", 0.0, "L/c | yr", ">= 0", "switch: the source turns on", lambda x: x[0] >= 0)
-    t_off: float = key("float", math.inf, "L/c | yr", "> t_on", "switch: the source turns off; inf = never", _pos)
+    t_on: float = key("float", 0.0, "L/c | yr", ">= 0", "switch: the source turns on", lambda x: x[0] >= 0, usable="mag")
+    t_off: float = key("float", math.inf, "L/c | yr", "> t_on", "switch: the source turns off; inf = never", _pos, usable="mag")
     table: str | None = key("str", None, "", "a text file", "table: two columns t (case time unit), amplitude "
                             "factor; linear between rows, 0 outside")
     function: str | None = key("str", None, "", "module:function or file.py:function",
@@ -363,6 +405,9 @@ def _coerce(origin: str, section: str, name: str, key: Key, value):
         nums.append(float(item))
     if key.check is not None and not key.check(nums):
         raise bad("out of range")
+    if key.usable and not _usable(key.usable, nums):
+        raise bad("outside the usable range (the operator multiplies up to four such numbers: |x|^4 must be a "
+                  "normal float64)")
     return tuple(nums) if key.kind == "floats" else nums[0]
 
 
@@ -724,6 +769,150 @@ def check_run_limits(case: Case) -> None:
                         f"solve's round-off floor, ~3e-11/(2-s): 3e-7 at s = 1.9999, O(1) at s = 2 - 2e-16); "
                         f"fpsolve report takes [1, 2)")
 
+_LN_LO, _LN_HI = math.log(USABLE_LO), math.log(USABLE_HI)
+#: The integrator stops when the remaining time is below 8 ulp of the end (timestepping.integrate);
+#: a step below twice that cannot advance t by a representable, measurable amount.
+STEP_MIN_ULPS = 16
+
+
+def _in_band(x, zero_ok=False) -> bool:
+    """Every value finite and of usable magnitude (:data:`USABLE_LO`, :data:`USABLE_HI`); 0 if ``zero_ok``."""
+    with np.errstate(all="ignore"):
+        a = np.abs(np.asarray(x, dtype=float))
+    return bool(np.all(np.isfinite(a)) and np.all(((a >= USABLE_LO) & (a <= USABLE_HI)) | (zero_ok & (a == 0))))
+
+
+def _worst(x) -> float:
+    """The value of ``x`` farthest outside the usable band (for the message)."""
+    with np.errstate(all="ignore"):
+        a = np.atleast_1d(np.abs(np.asarray(x, dtype=float))).ravel()
+        bad = a[~np.isfinite(a) | ((a != 0) & ((a < USABLE_LO) | (a > USABLE_HI))) | (a == 0)]
+    if bad.size == 0:
+        return float(a[0])
+    return float(bad[np.argmax(np.abs(np.log(np.where(bad > 0, bad, 5e-324))))]) if np.all(np.isfinite(bad)) \
+        else float(bad[~np.isfinite(bad)][0])
+
+
+def _check_numbers(case: Case) -> None:
+    """The code-unit quantities the operator is built from -- lengths, cell widths, momenta, the
+    scattering rate D_0, eps, loss rates and times, the source spectrum -- are finite and of usable
+    magnitude (:data:`USABLE_LO`, :data:`USABLE_HI`), else one line naming the user's keys they come
+    from (never an internal name) and the usable range.  Each key alone was checked by
+    :func:`_coerce`; this catches combinations (a unit times a length, an index times ln p, ...)."""
+    where, phys = case.origin, case.system == "physical"
+    band = f"[{_g(USABLE_LO)}, {_g(USABLE_HI)}]"
+    lu = f" with [units] length_unit_pc = {case.units.length_unit_pc!r}" if phys else ""
+    mu = f" with [particle] mass_number = {case.particle.mass_number!r}" if phys else ""
+
+    def refuse(keys, what, allowed):
+        raise CaseError(f"{where}: {keys}: {what}; allowed: {allowed}")
+
+    g = case.grid
+    momenta = [np.atleast_1d(case.momenta()).astype(float)]
+    p_keys = "[particle] momentum" if not phys else "[particle] " + ("kinetic_tev" if case.particle.kinetic_tev
+                                                                     is not None else "momentum_tev")
+    if not _in_band(momenta[0]):
+        refuse(p_keys + mu, f"momentum {_worst(momenta[0]):.3g} m c in code units is outside the usable range",
+               f"code-unit momenta in {band} m c")
+    if case.has_grid:
+        nz = g.cells[0]
+        with np.errstate(all="ignore"):
+            if nz:
+                z = np.asarray(case.length(g.z_edges if g.z_edges is not None else g.z_range), dtype=float)
+                extent = float(z[-1] - z[0])
+                dz = np.diff(z) if g.z_edges is not None else np.array([extent / nz])
+            pe = np.asarray(case.momentum(g.p_edges if g.p_edges is not None else g.p_range), dtype=float)
+        if nz:
+            zk = "[grid] z_edges" if g.z_edges is not None else \
+                f"[grid] z_min = {g.z_min!r}, z_max = {g.z_max!r}, z_cells = {g.z_cells}"
+            if not _in_band(z, zero_ok=True):
+                refuse(zk + lu, f"z = {_worst(z):.3g} L in code units is outside the usable range",
+                       f"|z| <= {_g(USABLE_HI)} L")
+            if not (_in_band(extent) and _in_band(dz)):
+                refuse(zk + lu, f"domain length {extent:.3g} L, cell width {_worst(dz):.3g} L in code units: outside "
+                                f"the usable range", f"domain length and cell widths in {band} L")
+        pk = "[grid] p_edges" if g.p_edges is not None else f"[grid] p_min = {g.p_min!r}, p_max = {g.p_max!r}"
+        if not _in_band(pe):
+            refuse(pk + mu, f"momentum {_worst(pe):.3g} m c in code units is outside the usable range",
+                   f"code-unit momenta in {band} m c")
+        momenta.append(pe)
+        src = case.source
+        if src.kind in ("layer", "gaussian") and nz:
+            w = float(case.length(src.width))
+            if not _in_band(w):
+                refuse(f"[source] width = {src.width!r}{lu}", f"{w:.3g} L in code units is outside the usable range",
+                       f"{band} L")
+        if nz and src.kind in ("point", "gaussian") and not _in_band(case.length(src.centre), zero_ok=True):
+            refuse(f"[source] centre = {src.centre!r}{lu}", "outside the usable range", f"|z| <= {_g(USABLE_HI)} L")
+        p0 = float(case.momentum(src.p0))
+        if not _in_band(p0):
+            refuse(f"[source] p0 = {src.p0!r}{mu}", f"{p0:.3g} m c in code units is outside the usable range",
+                   f"{band} m c")
+        # spectrum (p/p0)^-q on the p edges, in logs (it must not overflow or underflow by itself)
+        lnr = np.abs(np.log(pe / p0))
+        q = src.spectral_index
+        if q != 0 and np.any(abs(q) * lnr > min(-_LN_LO, _LN_HI)):
+            qmax = min(-_LN_LO, _LN_HI) / float(lnr.max())
+            refuse(f"[source] spectral_index = {q!r}", f"(p/p0)^-q on the momentum grid reaches "
+                   f"exp({abs(q) * float(lnr.max()):.4g}), outside the usable range",
+                   f"|q| <= {qmax:.4g} for this grid and p0 (|q ln(p/p0)| <= {min(-_LN_LO, _LN_HI):.4g})")
+        with np.errstate(all="ignore"):
+            spec = src.amplitude * (pe / p0) ** -q
+            length = extent if nz and src.kind == "uniform" else (w if nz and src.kind in ("layer", "gaussian")
+                                                                   else 1.0)
+            density = spec / length
+        if not (_in_band(spec) and _in_band(density)):
+            refuse(f"[source] amplitude = {src.amplitude!r}", f"the source density reaches "
+                   f"{_worst(np.append(spec, density)):.3g} (code units), outside the usable range",
+                   f"amplitude x (p/p0)^-q / length in {band}")
+        lo = case.losses
+        with np.errstate(all="ignore"):
+            if lo.pion_time is not None or lo.pion_density_cm3 is not None:
+                name = "pion_time" if lo.pion_time is not None else "pion_density_cm3"
+                tau0 = (float(case.time(lo.pion_time)) if lo.pion_time is not None
+                        else tau_pion(lo.pion_density_cm3) / case.physical_setup().time_unit_s)
+                if not (_in_band(tau0) and _in_band(pe / tau0)):
+                    refuse(f"[losses] {name} = {getattr(lo, name)!r}{lu}", f"loss time {tau0:.3g} L/c, rate p/tau_0 "
+                           f"up to {_worst(pe / tau0):.3g} in code units: outside the usable range",
+                           f"tau_0 and p/tau_0 in {band} (code units)")
+            if lo.power_law_rate > 0:
+                k = lo.power_law_index
+                if np.any(abs(k) * np.abs(np.log(pe)) > min(-_LN_LO, _LN_HI)):
+                    kmax = min(-_LN_LO, _LN_HI) / float(np.abs(np.log(pe)).max())
+                    refuse(f"[losses] power_law_index = {k!r}", f"p^index on the momentum grid is outside the "
+                           f"usable range", f"|index| <= {kmax:.4g} for this momentum grid")
+                b = lo.power_law_rate * pe ** k
+                if not (_in_band(b) and _in_band(b / pe)):
+                    refuse(f"[losses] power_law_rate = {lo.power_law_rate!r}", f"loss rate b0 p^index reaches "
+                           f"{_worst(b):.3g} (code units), outside the usable range", f"b0 p^index and b0 p^(index-1) "
+                           f"in {band} on the momentum grid")
+            if math.isfinite(lo.catastrophic_time):
+                tc = float(case.time(lo.catastrophic_time))
+                if not _in_band(tc):
+                    refuse(f"[losses] catastrophic_time = {lo.catastrophic_time!r}{lu}", f"{tc:.3g} L/c in code "
+                           f"units is outside the usable range", f"{band} L/c or inf")
+    # scattering: D_0 where it is not zero (p <= p_m), and eps
+    model = case.turbulence_model()
+    if hasattr(model, "d0"):
+        pp = np.concatenate(momenta)
+        with np.errstate(all="ignore"):
+            d0 = np.asarray(model.d0(pp), dtype=float)
+        on = pp <= model.p_m
+        if not _in_band(d0[on]):
+            t = case.turbulence
+            keys = (f"[turbulence] mean_free_path = {t.mean_free_path!r}, p_ref = {t.p_ref!r}" if not phys else
+                    f"[turbulence] b0_ug = {t.b0_ug!r}, db_over_b0 = {t.db_over_b0!r}, lambda10 = {t.lambda10!r}"
+                    f"{lu}")
+            refuse(keys, f"the scattering rate D_0 reaches {_worst(d0[on]):.3g} c/L on the momenta, outside the "
+                   f"usable range", f"D_0 in {band} c/L (a mean free path of the order of the domain)")
+        if hasattr(model, "va") and model.va > 0:
+            with np.errstate(all="ignore"):
+                e = model.va / np.asarray(model.velocity(pp), dtype=float)
+            if not _in_band(e):
+                key_ = "[turbulence] alfven_speed" if not phys else "[turbulence] alfven_speed_kms"
+                refuse(key_, f"eps = V_A/v reaches {_worst(e):.3g}, outside the usable range",
+                       f"eps in {band} or 0")
+
 
 def _check_run_case(case: Case) -> None:
     """Consistency of a run case: domain, source inside, probes inside, memory, a steady state exists."""
@@ -755,6 +944,7 @@ def _check_run_case(case: Case) -> None:
         if not (p_min <= p <= p_max):
             raise CaseError(f"{where}: [probes] p = {p!r}: outside the momentum range; "
                             f"allowed: [{p_min:g}, {p_max:g}]")
+    _check_numbers(case)
     need = case.estimated_memory_gb()
     limit = case.solver.memory_limit_gb
     if need > limit:
@@ -894,6 +1084,8 @@ def parse_case(text: str, origin: str = "<string>", overrides=()) -> Case:
         _check_run_case(case)
     if case.has_time:
         _check_time_case(case)
+    if not case.has_grid:
+        _check_numbers(case)
     model = case.turbulence_model()
     try:
         if hasattr(model, "eps"):
@@ -932,7 +1124,7 @@ def load_case(path, overrides=()) -> Case:
         hint = f"; allowed: a case file or a bundled case: {', '.join(bundled_cases())}"
         raise CaseError(f"{path}: cannot read case file ({err.strerror}){hint}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a UTF-8 byte-order mark (editors on Windows) is not part of the text
     except UnicodeDecodeError:
         raise CaseError(f"{path}: not a UTF-8 text file; allowed: a TOML case file") from None
     return parse_case(text, str(path), overrides)

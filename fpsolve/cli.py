@@ -226,18 +226,15 @@ def _terminate_children(grace: float = 2.0) -> None:
 
 
 def _load(case, overrides):
-    """:func:`load_case`, with a clear line for a case file that starts with a UTF-8 byte-order mark."""
+    """:func:`load_case`, with a clear line for an empty case file."""
     try:
         return load_case(case, overrides)
-    except CaseError as err:
+    except CaseError:
         path = resolve_case_path(case)
         try:
             data = path.read_bytes() if path.is_file() else None
         except OSError:
             data = None
-        if data is not None and data[:3] == b"\xef\xbb\xbf" and "TOML syntax error" in str(err):
-            raise CaseError(f"{path}: starts with a UTF-8 byte-order mark (BOM); allowed: UTF-8 text "
-                            f"without BOM (save the file again without it)") from None
         if data is not None and not data.strip():
             raise CaseError(f"{path}: empty case file; allowed: a TOML case (see README; e.g. "
                             f"fpsolve run slab_streaming)") from None
