@@ -539,6 +539,7 @@ class Case:
         t = self.turbulence
         ur = self.particle.ultrarelativistic
         base = self._base()
+        path = None
         try:
             if t.model == "table":
                 if t.table is None:
@@ -548,9 +549,19 @@ class Case:
             if t.function is None:
                 raise ValueError("model = 'python' needs function = 'module:function'")
             return CallableCoefficients(load_callable(t.function, base), ultrarelativistic=ur,
-                                        mu_breakpoints=tuple(t.breakpoints or ()))
-        except (ValueError, OSError) as err:
-            raise CaseError(f"{self.origin}: [turbulence] {t.model}: {err}") from None
+                                        mu_breakpoints=tuple(t.breakpoints or ()), name=repr(t.function))
+        except (ValueError, OSError, ImportError) as err:
+            text = " ".join(str(err).split())
+            if isinstance(err, ImportError):  # the user's module: not found, or its import failed
+                text = f"function = {t.function!r}: cannot import ({type(err).__name__}: {text}); allowed: " \
+                       f"module:function or file.py:function"
+            elif isinstance(err, OSError):
+                text = f"cannot read {err.filename or ''} ({err.strerror or text}); allowed: an .npz file"
+            if t.model == "table" and t.table is not None:
+                for prefix in (f"table {path}: ", f"table {path} ", f"table {Path(t.table)}: "):
+                    text = text.removeprefix(prefix)
+                raise CaseError(f"{self.origin}: [turbulence] table = {t.table!r}: {text}") from None
+            raise CaseError(f"{self.origin}: [turbulence] {t.model}: {text}") from None
 
     def initial_path(self) -> Path:
         """``[time] initial = "steady:FILE.h5"``: the file, relative to the case's folder."""
@@ -600,7 +611,12 @@ class Case:
         scale = float(self.time(1.0))  # case time unit in code units
 
         def user(t, side):
-            a = float(func(t / scale))
+            try:
+                a = float(func(t / scale))
+            except Exception as err:  # the user's code: any failure is the case's defect, one line
+                raise CaseError(f"{where}: [time] function = {tm.function!r}: a({t / scale:g}) raised "
+                                f"{type(err).__name__}: {' '.join(str(err).split())}; allowed: a(t) -> a number "
+                                f">= 0") from None
             if not (np.isfinite(a) and a >= 0):
                 raise CaseError(f"{where}: [time] function = {tm.function!r}: a({t / scale:g}) = {a!r}; "
                                 f"allowed: finite and >= 0")
@@ -912,6 +928,37 @@ def _check_numbers(case: Case) -> None:
                 key_ = "[turbulence] alfven_speed" if not phys else "[turbulence] alfven_speed_kms"
                 refuse(key_, f"eps = V_A/v reaches {_worst(e):.3g}, outside the usable range",
                        f"eps in {band} or 0")
+    if case.turbulence.model != "slab":
+        _check_user_coefficients(case, model, np.concatenate(momenta))
+
+
+def _check_user_coefficients(case: Case, model, p) -> None:
+    """A table's or function's ``D_mumu, D_mup, D_pp`` at the grid's mu edges and centres and the
+    momenta: computable (the function runs and returns three arrays), finite, ``D_mumu, D_pp >= 0``
+    and of usable magnitude (0 or in [USABLE_LO, USABLE_HI]); else one line naming the key."""
+    t, where = case.turbulence, case.origin
+    name = f"[turbulence] table = {t.table!r}" if t.model == "table" else f"[turbulence] function = {t.function!r}"
+    if case.has_grid:
+        e = case.make_grid().mu_edges
+        mu = np.unique(np.concatenate([e, 0.5 * (e[1:] + e[:-1])]))
+    else:
+        mu = np.linspace(-1.0, 1.0, 65)
+    if hasattr(model, "check_momenta"):
+        p = p[(p >= model.p[0]) & (p <= model.p[-1])] if model.p.size > 1 else p
+    try:
+        with np.errstate(all="ignore"):
+            c = model.coefficients(mu[None, :], p[:, None])
+    except ValueError as err:
+        text = " ".join(str(err).split()).removeprefix(f"function {getattr(model, 'name', '')}: ")
+        raise CaseError(f"{where}: {name}: {text}") from None
+    for label, d, nonneg in (("D_mumu", c.d_mumu, True), ("D_mup", c.d_mup, False), ("D_pp", c.d_pp, True)):
+        d = np.asarray(d, dtype=float)
+        if not _in_band(d, zero_ok=True) or (nonneg and np.any(d < 0)):
+            i = np.unravel_index(np.argmax(~np.isfinite(d) | (nonneg & (d < 0)) | ~((np.abs(d) == 0) | (
+                (np.abs(d) >= USABLE_LO) & (np.abs(d) <= USABLE_HI)))), d.shape)
+            raise CaseError(f"{where}: {name}: {label} = {float(d[i])!r} at mu = {float(np.broadcast_to(mu[None, :], d.shape)[i]):.6g}, "
+                            f"p = {float(np.broadcast_to(p[:, None], d.shape)[i]):.6g} m c; allowed: finite, "
+                            f"{'>= 0, ' if nonneg else ''}0 or |{label}| in [{_g(USABLE_LO)}, {_g(USABLE_HI)}] (code units)")
 
 
 def _check_run_case(case: Case) -> None:
@@ -1014,7 +1061,49 @@ def _check_time_case(case: Case) -> None:
     if tm.profile == "table":
         case.source_profile()  # reads and checks the table
     if tm.profile == "python":
-        case.source_profile()  # imports the function
+        a, _ = case.source_profile()  # imports the function
+        end = float(case.time(tm.end))
+        for t in (0.0, end):  # it runs and gives a finite a(t) >= 0 (else one line naming it)
+            a(t, +1)
+    _check_time_numbers(case)
+
+
+def _check_time_numbers(case: Case) -> None:
+    """``[time]`` values in code units are of usable magnitude; steps and the output cadence can
+    advance t (at least :data:`STEP_MIN_ULPS` ulp of the end); the outputs of a cadence fit the
+    memory limit.  One line naming the key and the usable range (in the case's time unit)."""
+    tm, where = case.transient, case.origin
+    phys = case.system == "physical"
+    unit = "yr" if phys else "L/c"
+    lu = f" with [units] length_unit_pc = {case.units.length_unit_pc!r}" if phys else ""
+    band = f"[{_g(USABLE_LO)}, {_g(USABLE_HI)}]"
+    with np.errstate(all="ignore"):
+        for name in ("end", "output_cadence", "first_step", "max_step", "fixed_step", "t_on", "t_off"):
+            v = getattr(tm, name)
+            if v is None or v == 0 or v == math.inf:
+                continue
+            c = float(case.time(v))
+            if not _in_band(c):
+                raise CaseError(f"{where}: [time] {name} = {v!r}{lu}: {c:.3g} L/c in code units is outside the "
+                                f"usable range; allowed: {band} L/c in code units")
+        for v in tm.output_times or ():
+            if v and not _in_band(float(case.time(v))):
+                raise CaseError(f"{where}: [time] output_times = {v!r}{lu}: {float(case.time(v)):.3g} L/c in code "
+                                f"units is outside the usable range; allowed: 0 or {band} L/c in code units")
+    shortest = STEP_MIN_ULPS * np.finfo(float).eps * tm.end
+    for name in ("output_cadence", "first_step", "max_step", "fixed_step"):
+        v = getattr(tm, name)
+        if v is not None and v < shortest:
+            raise CaseError(f"{where}: [time] {name} = {v!r}: shorter than {STEP_MIN_ULPS} ulp of end = {tm.end!r} "
+                            f"(t could not advance by it); allowed: >= {shortest:.3g} {unit}")
+    if tm.output_cadence is not None:
+        nz, _, np_ = case.grid.cells
+        per_output = 8.0 * (max(nz, 1) * np_ + 1)  # F(z, p) and the time of each output, at least
+        n_max = case.solver.memory_limit_gb * 1e9 / per_output
+        if tm.end / tm.output_cadence > n_max:
+            raise CaseError(f"{where}: [time] output_cadence = {tm.output_cadence!r}: {tm.end / tm.output_cadence:.3g} "
+                            f"outputs of F(z, p) exceed [solver] memory_limit_gb = {case.solver.memory_limit_gb:g}; "
+                            f"allowed: >= {tm.end / n_max:.3g} {unit}")
 
 
 def parse_override(text: str):

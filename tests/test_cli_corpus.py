@@ -118,6 +118,115 @@ CORPUS = [
     ("validate-only-one-unknown", "validate --only streaming,nosuch --out val", BAD, "--only nosuch"),
     ("validate-out-file", "validate --only streaming --out notes.txt", BAD, "--out notes.txt"),
     ("validate-out-missing-parent", "validate --only streaming --out no/such/val", BAD, "folder no/such does not exist"),
+] + [
+    # --- numeric usability of every key (issue 9): magnitudes that overflow or underflow the operator
+    # are refused before any work naming the user's key and the usable range (case.USABLE_LO/HI:
+    # |x|^4 a normal float64), also when only a combination (unit x length, index x ln p) is out
+    (f"usable-{name}", f"run {case} {over} -o new.h5", BAD, text) for name, case, over, text in [
+        ("amplitude-denormal", "case.toml", "source.amplitude=1e-320",
+         "[source] amplitude = 1e-320: outside the usable range"),
+        ("amplitude-huge", "case.toml", "source.amplitude=1e308", "[source] amplitude = 1e+308: outside the usable"),
+        ("amplitude-density", "case.toml", "source.amplitude=1e77", "[source] amplitude = 1e+77: the source density"),
+        ("p_min-denormal", "case.toml", "grid.p_min=1e-320", "[grid] p_min = 1e-320: outside the usable range"),
+        ("p_max-huge", "case.toml", "grid.p_max=1e308", "[grid] p_max = 1e+308: outside the usable range"),
+        ("p_edges-denormal", "case.toml", "grid.p_edges=[1e-320,1.0]", "[grid] p_edges = [1e-320, 1.0]: outside"),
+        ("spectral_index-huge", "case.toml", "source.spectral_index=1e308",
+         "[source] spectral_index = 1e+308: (p/p0)^-q on the momentum grid"),
+        ("spectral_index-grid", "case.toml", "grid.p_max=1e10 grid.p_cells=4 source.spectral_index=20",
+         "[source] spectral_index = 20.0: (p/p0)^-q on the momentum grid"),
+        ("p0-denormal", "case.toml", "source.p0=1e-320", "[source] p0 = 1e-320: outside the usable range"),
+        ("centre-huge", "case.toml", "source.centre=1e300", "[source] centre = 1e+300: outside the usable range"),
+        ("width-denormal", "case.toml", "source.width=1e-320", "[source] width = 1e-320: outside the usable range"),
+        ("catastrophic-denormal", "case.toml", "losses.catastrophic_time=1e-320",
+         "[losses] catastrophic_time = 1e-320: outside the usable range"),
+        ("catastrophic-huge", "case.toml", "losses.catastrophic_time=1e308",
+         "[losses] catastrophic_time = 1e+308: outside the usable range"),
+        ("pion_time-denormal", "case.toml", "losses.pion_time=1e-320", "[losses] pion_time = 1e-320: outside"),
+        ("power_law_rate-huge", "case.toml", "losses.power_law_rate=1e100", "[losses] power_law_rate = 1e+100"),
+        ("power_law_index-grid", "case.toml", "losses.power_law_rate=1.0 losses.power_law_index=1e5 grid.p_max=10.0 "
+         "grid.p_cells=2", "[losses] power_law_index = 100000.0: p^index on the momentum grid"),
+        ("power_law_rate-product", "case.toml", "losses.power_law_rate=1e70 losses.power_law_index=3.0 "
+         "grid.p_max=1e3 grid.p_cells=2", "[losses] power_law_rate = 1e+70: loss rate b0 p^index reaches"),
+        ("z_min-huge", "case.toml", "grid.z_min=-1e308", "[grid] z_min = -1e+308: outside the usable range"),
+        ("z_max-huge", "case.toml", "grid.z_max=1e308", "[grid] z_max = 1e+308: outside the usable range"),
+        ("z_edges-huge", "case.toml", "grid.z_edges=[-1e300,0.0,1.0]", "[grid] z_edges = [-1e+300, 0.0, 1.0]"),
+        ("domain-length", "case.toml", "grid.z_min=-1e77 grid.z_max=1e77",
+         "[grid] z_min = -1e+77, z_max = 1e+77, z_cells = 20: domain length 2e+77 L"),
+        ("cell-width", "case.toml", "grid.z_min=0.0 grid.z_max=2e-76 source.centre=1e-76 source.width=2e-77",
+         "[grid] z_min = 0.0, z_max = 2e-76, z_cells = 20: domain length 2e-76 L, cell width 1e-77 L"),
+        ("mean_free_path-huge", "case.toml", "turbulence.mean_free_path=1e308",
+         "[turbulence] mean_free_path = 1e+308: outside the usable range"),
+        ("mean_free_path-D0", "case.toml", "turbulence.mean_free_path=1e77",
+         "[turbulence] mean_free_path = 1e+77, p_ref = 1.0: the scattering rate D_0 reaches"),
+        ("p_ref-denormal", "case.toml", "turbulence.p_ref=1e-320", "[turbulence] p_ref = 1e-320: outside"),
+        ("p_max_resonant-denormal", "case.toml", "turbulence.p_max_resonant=1e-320",
+         "[turbulence] p_max_resonant = 1e-320: outside the usable range"),
+        ("alfven_speed-denormal", "case.toml", "turbulence.alfven_speed=1e-320",
+         "[turbulence] alfven_speed = 1e-320: outside the usable range"),
+        ("momentum-denormal", "case.toml", "particle.momentum=1e-320", "[particle] momentum = 1e-320: outside"),
+        ("charge-denormal", "case.toml", "particle.charge=1e-320", "[particle] charge = 1e-320: outside"),
+        ("mass_number-huge", "case.toml", "particle.mass_number=1e308", "[particle] mass_number = 1e+308: outside"),
+        ("solver-rtol-below-ulp", "case.toml", "solver.rtol=1e-17",
+         "[solver] rtol = 1e-17: out of range; allowed: [2.22e-16, 1e-3]"),
+        ("python-math-sin", "case.toml", 'turbulence.model="python" turbulence.function="math:sin"',
+         "[turbulence] function = 'math:sin': f(mu, p) raised TypeError"),
+        ("python-not-callable", "case.toml", 'turbulence.model="python" turbulence.function="math:pi"',
+         "[turbulence] function = 'math:pi': f(mu, p) raised TypeError"),
+        ("python-two-values", "case.toml", 'turbulence.model="python" turbulence.function="builtins:divmod"',
+         "[turbulence] function = 'builtins:divmod': f(mu, p) returned tuple (2 values), not three arrays"),
+        ("python-no-module", "case.toml", 'turbulence.model="python" turbulence.function="nosuchmodule:f"',
+         "function = 'nosuchmodule:f': cannot import (ModuleNotFoundError"),
+        ("table-text-file", "case.toml", 'turbulence.model="table" turbulence.table="notes.txt"',
+         "[turbulence] table = 'notes.txt': not an .npz archive"),
+        ("table-npy-file", "case.toml", 'turbulence.model="table" turbulence.table="arr.npy"',
+         "[turbulence] table = 'arr.npy': not an .npz archive"),
+        ("table-hdf5-file", "case.toml", 'turbulence.model="table" turbulence.table="out.h5"',
+         "[turbulence] table = 'out.h5': not an .npz archive"),
+        ("table-folder", "case.toml", 'turbulence.model="table" turbulence.table="sub"',
+         "[turbulence] table = 'sub': is a folder"),
+        ("length_unit-denormal", "phys.toml", "units.length_unit_pc=1e-320",
+         "[units] length_unit_pc = 1e-320: outside the usable range"),
+        ("length_unit-huge", "phys.toml", "units.length_unit_pc=1e308",
+         "[units] length_unit_pc = 1e+308: outside the usable range"),
+        ("length_unit-times-z", "phys.toml", "units.length_unit_pc=1e-70 grid.z_max=1e10",
+         "[grid] z_min = 0.0, z_max = 10000000000.0, z_cells = 20 with [units] length_unit_pc = 1e-70"),
+        ("kinetic_tev-denormal", "phys.toml", "particle.kinetic_tev=[1e-320]",
+         "[particle] kinetic_tev = [1e-320]: outside the usable range"),
+        ("b0-huge", "phys.toml", "turbulence.b0_ug=1e308", "[turbulence] b0_ug = 1e+308: outside the usable range"),
+        ("db_over_b0-D0", "phys.toml", "turbulence.db_over_b0=1e70",
+         "[turbulence] b0_ug = 3.0, db_over_b0 = 1e+70, lambda10 = 1.0 with [units] length_unit_pc = 1000.0: the "
+         "scattering rate D_0"),
+        ("pion_density-huge", "phys.toml", "losses.pion_density_cm3=1e308",
+         "[losses] pion_density_cm3 = 1e+308: outside the usable range"),
+        ("alfven_speed_kms-denormal", "phys.toml", "turbulence.alfven_speed_kms=1e-320",
+         "[turbulence] alfven_speed_kms = 1e-320: outside the usable range"),
+        ("time-end-denormal", "burst.toml", "time.end=1e-320", "[time] end = 1e-320: outside the usable range"),
+        ("time-end-huge", "burst.toml", "time.end=1e308", "[time] end = 1e+308: outside the usable range"),
+        ("time-fixed_step-denormal", "burst.toml", "time.fixed_step=1e-320",
+         "[time] fixed_step = 1e-320: outside the usable range"),
+        ("time-first_step-below-ulp", "burst.toml", "time.first_step=1e-17",
+         "[time] first_step = 1e-17: shorter than 16 ulp of end = 30.0"),
+        ("time-max_step-denormal", "burst.toml", "time.max_step=1e-320", "[time] max_step = 1e-320: outside"),
+        ("time-rtol-below-ulp", "burst.toml", "time.rtol=1e-17",
+         "[time] rtol = 1e-17: out of range; allowed: [2.22e-16, 0.1]"),
+        ("time-atol-huge", "burst.toml", "time.atol=1e308", "[time] atol = 1e+308: outside the usable range"),
+        ("time-output_times-denormal", "burst.toml", "time.output_times=[1e-320]",
+         "[time] output_times = [1e-320]: outside the usable range"),
+        ("time-t_on-denormal", "burst.toml", 'time.profile="switch" time.t_on=1e-320 time.t_off=1.0',
+         "[time] t_on = 1e-320: outside the usable range"),
+        ("time-t_off-huge", "burst.toml", 'time.profile="switch" time.t_off=1e308',
+         "[time] t_off = 1e+308: outside the usable range"),
+        ("time-function-negative", "burst.toml", 'time.profile="python" time.function="math:sin"',
+         "[time] function = 'math:sin': a(30) = -0.98"),
+        ("time-function-raises", "burst.toml", 'time.profile="python" time.function="math:factorial"',
+         "[time] function = 'math:factorial': a(0) raised TypeError"),
+        ("time-output_cadence-memory", "burst_cadence.toml", "time.output_cadence=1e-9",
+         "[time] output_cadence = 1e-09: 3e+10 outputs of F(z, p) exceed [solver] memory_limit_gb = 16"),
+        ("time-output_cadence-below-ulp", "burst_cadence.toml", "time.output_cadence=1e-15",
+         "[time] output_cadence = 1e-15: shorter than 16 ulp of end = 30.0"),
+        ("time-output_cadence-denormal", "burst_cadence.toml", "time.output_cadence=1e-320",
+         "[time] output_cadence = 1e-320: outside the usable range"),
+    ]
 ]
 
 
@@ -142,6 +251,13 @@ def template(tmp_path_factory):
         h5["x"] = np.arange(3.0)
     shutil.copy(d / "out.h5", d / ".out.h5.abcdefgh.tmp")
     (d / "empty.toml").write_text("")
+    # usability corpus: a physical run case, a [time] case (with outputs, and with a cadence), a .npy
+    swk = (ROOT / "cases" / "swk_layer.toml").read_text()
+    (d / "phys.toml").write_text(swk.replace("z_cells = 200", "z_cells = 20").replace("p_cells = 80", "p_cells = 8"))
+    burst = (ROOT / "cases" / "burst_slab.toml").read_text().replace("z_cells = 200 ", "z_cells = 20 ")
+    (d / "burst.toml").write_text(burst)
+    (d / "burst_cadence.toml").write_text("\n".join(x for x in burst.splitlines() if not x.startswith("output_times")))
+    np.save(d / "arr.npy", np.arange(3.0))
     (d / "bom.toml").write_bytes(b"\xef\xbb\xbf" + (d / "case.toml").read_bytes())
     return d
 
@@ -166,7 +282,7 @@ def workdir(template, tmp_path):
 
 
 def test_corpus_size():
-    assert len(CORPUS) >= 60
+    assert len(CORPUS) >= 120
     assert len({c[0] for c in CORPUS}) == len(CORPUS)
 
 
@@ -208,14 +324,14 @@ def test_cli_corpus_in_a_process(workdir, name):
     assert _snapshot(workdir) == before
 
 
-def test_byte_order_mark_is_accepted_or_named(workdir):
-    """A case file saved with a UTF-8 BOM: accepted, or refused with one line that names the BOM."""
+def test_byte_order_mark_is_accepted(workdir):
+    """A case file saved with a UTF-8 BOM (Windows editors) is the same case: `report` prints the
+    same text and the validated case is identical (load_case decodes utf-8-sig)."""
     proc = _cli(["report", "bom.toml"], workdir)
-    if proc.returncode == 0:
-        assert proc.stdout == _cli(["report", "case.toml"], workdir).stdout.replace("case.toml", "bom.toml")
-    else:
-        assert proc.returncode == BAD and proc.stderr.count("\n") == 1
-        assert "bom.toml: starts with a UTF-8 byte-order mark (BOM)" in proc.stderr
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout == _cli(["report", "case.toml"], workdir).stdout.replace("case.toml", "bom.toml")
+    bom, plain = fpsolve.load_case(workdir / "bom.toml"), fpsolve.load_case(workdir / "case.toml")
+    assert bom.text == plain.text and bom.digest() == plain.digest()
 
 
 def test_info_on_a_checkpoint_is_one_line(workdir):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -120,11 +121,16 @@ class TabulatedCoefficients:
 
 @dataclass(frozen=True)
 class CallableCoefficients:
-    """``func(mu, p) -> (D_mumu, D_mup, D_pp)`` (arrays broadcast), with optional break points."""
+    """``func(mu, p) -> (D_mumu, D_mup, D_pp)`` (arrays broadcast), with optional break points.
+
+    Whatever the user's function raises, or a result that is not three arrays of the broadcast
+    shape of ``(mu, p)``, is a ``ValueError`` naming the function (``name``): one line, the
+    defect is the case's, not fpsolve's."""
 
     func: Callable
     ultrarelativistic: bool = False
     mu_breakpoints: tuple = ()
+    name: str = "function"
 
     def velocity(self, p):
         return particle_speed(p, ultrarelativistic=self.ultrarelativistic)
@@ -135,13 +141,39 @@ class CallableCoefficients:
 
     def coefficients(self, mu, p) -> Coefficients:
         m = as_nodes(mu).value
-        return Coefficients(*(np.broadcast_to(np.asarray(x, dtype=float), np.broadcast(m, p).shape)
-                              for x in self.func(m, p)))
+        shape = np.broadcast(m, p).shape
+        allowed = "allowed: f(mu, p) -> (D_mumu, D_mup, D_pp), arrays broadcasting to the shape of (mu, p)"
+        try:
+            out = self.func(m, p)
+        except Exception as err:  # the user's code: any failure is the case's defect, one line
+            text = " ".join(str(err).split())
+            raise ValueError(f"function {self.name}: f(mu, p) raised {type(err).__name__}: {text}; {allowed}") from err
+        try:
+            parts = tuple(out)
+            if len(parts) != 3:
+                raise ValueError(f"{len(parts)} values")
+            return Coefficients(*(np.broadcast_to(np.asarray(x, dtype=float), shape) for x in parts))
+        except (TypeError, ValueError) as err:
+            text = " ".join(str(err).split())
+            raise ValueError(f"function {self.name}: f(mu, p) returned {type(out).__name__} ({text}), not three "
+                             f"arrays; {allowed}") from None
 
 
 def load_table(path, ultrarelativistic=False) -> TabulatedCoefficients:
-    """Read ``mu``, ``p``, ``d_mumu``, ``d_mup``, ``d_pp`` from an ``.npz`` file."""
-    with np.load(path) as data:
+    """Read ``mu``, ``p``, ``d_mumu``, ``d_mup``, ``d_pp`` from an ``.npz`` file (never unpickling:
+    a file that is not an .npz archive is a ``ValueError`` naming it)."""
+    allowed = "allowed: an .npz with mu, p, d_mumu, d_mup, d_pp (numpy.savez)"
+    if Path(path).is_dir():
+        raise ValueError(f"table {path}: is a folder; {allowed}")
+    if Path(path).exists() and not zipfile.is_zipfile(path):
+        raise ValueError(f"table {path}: not an .npz archive; {allowed}")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"table {path}: unreadable .npz ({' '.join(str(err).split())}); {allowed}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"table {path}: not an .npz archive; {allowed}")
+    with data:
         missing = {"mu", "p", "d_mumu", "d_mup", "d_pp"} - set(data.files)
         if missing:
             raise ValueError(f"table {path} lacks {sorted(missing)}; allowed: an .npz with mu, p, d_mumu, d_mup, d_pp")
