@@ -73,7 +73,8 @@ def _usable_text(usable: str, allowed: str, default) -> str:
     if usable == "mag":
         zero = "0 or " if allowed.startswith((">= 0", "[0", "in [0")) else ""
         inf = " or inf" if default == math.inf else ""
-        return f"{allowed}; usable {zero}[{_g(USABLE_LO)}, {_g(USABLE_HI)}]{inf}"
+        mod = "|x| in " if allowed.startswith("!=") else ""
+        return f"{allowed}; usable {zero}{mod}[{_g(USABLE_LO)}, {_g(USABLE_HI)}]{inf}"
     if usable == "coord":
         return f"{allowed}; usable |x| <= {_g(USABLE_HI)}"
     return allowed
@@ -545,7 +546,8 @@ class Case:
                 if t.table is None:
                     raise ValueError("model = 'table' needs table = 'file.npz'")
                 path = Path(t.table)
-                return load_table(base / path if base and not path.is_absolute() else path, ultrarelativistic=ur)
+                path = base / path if base and not path.is_absolute() else path
+                return load_table(path, ultrarelativistic=ur)
             if t.function is None:
                 raise ValueError("model = 'python' needs function = 'module:function'")
             return CallableCoefficients(load_callable(t.function, base), ultrarelativistic=ur,
@@ -558,7 +560,7 @@ class Case:
             elif isinstance(err, OSError):
                 text = f"cannot read {err.filename or ''} ({err.strerror or text}); allowed: an .npz file"
             if t.model == "table" and t.table is not None:
-                for prefix in (f"table {path}: ", f"table {path} ", f"table {Path(t.table)}: "):
+                for prefix in (f"table {path}: ", f"table {path} "):
                     text = text.removeprefix(prefix)
                 raise CaseError(f"{self.origin}: [turbulence] table = {t.table!r}: {text}") from None
             raise CaseError(f"{self.origin}: [turbulence] {t.model}: {text}") from None

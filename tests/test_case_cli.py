@@ -102,7 +102,7 @@ def test_bundled_cases_by_name(tmp_path, monkeypatch):
 
 def test_charge_zero_is_refused(tmp_path):
     """``[particle] charge``: allowed != 0 (the check used to compare a list with 0 and pass everything)."""
-    with pytest.raises(CaseError, match=r"\[particle\] charge = 0.0: out of range; allowed: != 0 e"):
+    with pytest.raises(CaseError, match=r"\[particle\] charge = 0.0: out of range; allowed: != 0; usable \|x\| in \[1.3e-77, 1.1e77\] e"):
         parse_case(GOOD + "\n", "good.toml", ["particle.charge=0.0"])
 
 
@@ -110,16 +110,16 @@ BAD = [
     ("[turbulence]\ns = 2.5", "[turbulence] s = 2.5: out of range; allowed: [1, 2)"),
     ("[turbulence]\ncross_helicity = 1.5", "[turbulence] cross_helicity = 1.5: out of range; allowed: [-1, 1]"),
     ("[turbulence]\nsigma_f = -2.0", "[turbulence] sigma_f = -2.0: out of range; allowed: [-1, 1]"),
-    ("[turbulence]\nalfven_speed = 1.0", "[turbulence] alfven_speed = 1.0: out of range; allowed: [0, 1) c"),
+    ("[turbulence]\nalfven_speed = 1.0", "[turbulence] alfven_speed = 1.0: out of range; allowed: [0, 1); usable 0 or [1.3e-77, 1.1e77] c"),
     ("[turbulence]\nmean_free_path = nan", "[turbulence] mean_free_path = nan: not a finite number"),
-    ("[turbulence]\nmean_free_path = -0.01", "[turbulence] mean_free_path = -0.01: out of range; allowed: > 0 L"),
+    ("[turbulence]\nmean_free_path = -0.01", "[turbulence] mean_free_path = -0.01: out of range; allowed: > 0; usable [1.3e-77, 1.1e77] L"),
     ("[turbulence]\nspectral_index = 1.5", "[turbulence] unknown key 'spectral_index'"),
     ("[turbulance]\ns = 1.5", "unknown section [turbulance] (did you mean 'turbulence'?)"),
     ("[turbulence]\ncross_helicty = 0.1", "(did you mean 'cross_helicity'?)"),
     ("[turbulence]\ns = \"five thirds\"", "[turbulence] s = 'five thirds': not a number"),
     ("[turbulence]\nform = \"linearr\"", "unknown choice (did you mean 'linear'?)"),
     ("[particle]\nmomentum = []", "[particle] momentum = []: empty list"),
-    ("[particle]\nmomentum = [1.0, -2.0]", "[particle] momentum = [1.0, -2.0]: out of range; allowed: > 0 m c"),
+    ("[particle]\nmomentum = [1.0, -2.0]", "[particle] momentum = [1.0, -2.0]: out of range; allowed: > 0; usable [1.3e-77, 1.1e77] m c"),
     ("[particle]\nultrarelativistic = 1", "[particle] ultrarelativistic = 1: not a boolean"),
     ("[turbulence]\ns = 1.5\n[turbulence]", "TOML syntax error"),
     ("[units]\nsystem = \"physical\"", "[particle] momentum is not used with [units] system = 'physical'"),
