@@ -72,9 +72,10 @@ def _g(x: float) -> str:
 def _usable_text(usable: str, allowed: str, default) -> str:
     if usable == "mag":
         zero = "0 or " if allowed.startswith((">= 0", "[0", "in [0")) else ""
-        inf = " or inf" if default == math.inf else ""
+        if default == math.inf:  # a large value only means "none" sooner: a rate 1/x or a time that is never reached
+            return f"{allowed}; usable >= {_g(USABLE_LO)} (inf: none)"
         mod = "|x| in " if allowed.startswith("!=") else ""
-        return f"{allowed}; usable {zero}{mod}[{_g(USABLE_LO)}, {_g(USABLE_HI)}]{inf}"
+        return f"{allowed}; usable {zero}{mod}[{_g(USABLE_LO)}, {_g(USABLE_HI)}]"
     if usable == "coord":
         return f"{allowed}; usable |x| <= {_g(USABLE_HI)}"
     return allowed
@@ -87,11 +88,13 @@ def key(kind, default, unit, allowed, doc, check=None, choices=(), usable=""):
                                                        check, choices, usable)})
 
 
-def _usable(usable: str, nums) -> bool:
-    """``nums`` passes the key's magnitude check (:data:`USABLE_LO`, :data:`USABLE_HI`; inf is a default's)."""
+def _usable(usable: str, nums, default=None) -> bool:
+    """``nums`` passes the key's magnitude check (:data:`USABLE_LO`, :data:`USABLE_HI`); keys whose
+    default is inf ("none": catastrophic_time, p_max_resonant, max_step, t_off) have no upper bound."""
+    hi = math.inf if default == math.inf else USABLE_HI
     for v in nums:
         a = abs(v)
-        if usable == "mag" and a != 0 and a != math.inf and not (USABLE_LO <= a <= USABLE_HI):
+        if usable == "mag" and a != 0 and not (USABLE_LO <= a <= hi):
             return False
         if usable == "coord" and a > USABLE_HI:
             return False
@@ -406,7 +409,7 @@ def _coerce(origin: str, section: str, name: str, key: Key, value):
         nums.append(float(item))
     if key.check is not None and not key.check(nums):
         raise bad("out of range")
-    if key.usable and not _usable(key.usable, nums):
+    if key.usable and not _usable(key.usable, nums, key.default):
         raise bad("outside the usable range (the operator multiplies up to four such numbers: |x|^4 must be a "
                   "normal float64)")
     return tuple(nums) if key.kind == "floats" else nums[0]
@@ -906,9 +909,9 @@ def _check_numbers(case: Case) -> None:
                            f"in {band} on the momentum grid")
             if math.isfinite(lo.catastrophic_time):
                 tc = float(case.time(lo.catastrophic_time))
-                if not _in_band(tc):
+                if not (tc > USABLE_HI or _in_band(tc)):  # longer: its rate 1/T_c is only negligible
                     refuse(f"[losses] catastrophic_time = {lo.catastrophic_time!r}{lu}", f"{tc:.3g} L/c in code "
-                           f"units is outside the usable range", f"{band} L/c or inf")
+                           f"units is outside the usable range", f">= {_g(USABLE_LO)} L/c or inf")
     # scattering: D_0 where it is not zero (p <= p_m), and eps
     model = case.turbulence_model()
     if hasattr(model, "d0"):
@@ -1085,7 +1088,7 @@ def _check_time_numbers(case: Case) -> None:
             if v is None or v == 0 or v == math.inf:
                 continue
             c = float(case.time(v))
-            if not _in_band(c):
+            if not _in_band(c) and not (c > USABLE_HI and SCHEMA["time"][name].default == math.inf):
                 raise CaseError(f"{where}: [time] {name} = {v!r}{lu}: {c:.3g} L/c in code units is outside the "
                                 f"usable range; allowed: {band} L/c in code units")
         for v in tm.output_times or ():

@@ -139,8 +139,8 @@ CORPUS = [
         ("width-denormal", "case.toml", "source.width=1e-320", "[source] width = 1e-320: outside the usable range"),
         ("catastrophic-denormal", "case.toml", "losses.catastrophic_time=1e-320",
          "[losses] catastrophic_time = 1e-320: outside the usable range"),
-        ("catastrophic-huge", "case.toml", "losses.catastrophic_time=1e308",
-         "[losses] catastrophic_time = 1e+308: outside the usable range"),
+        ("catastrophic-combination", "phys.toml", "units.length_unit_pc=1e70 losses.catastrophic_time=1e-70",
+         "[losses] catastrophic_time = 1e-70 with [units] length_unit_pc = 1e+70: 3.07e-141 L/c in code units"),
         ("pion_time-denormal", "case.toml", "losses.pion_time=1e-320", "[losses] pion_time = 1e-320: outside"),
         ("power_law_rate-huge", "case.toml", "losses.power_law_rate=1e100", "[losses] power_law_rate = 1e+100"),
         ("power_law_index-grid", "case.toml", "losses.power_law_rate=1.0 losses.power_law_index=1e5 grid.p_max=10.0 "
@@ -214,8 +214,10 @@ CORPUS = [
          "[time] output_times = [1e-320]: outside the usable range"),
         ("time-t_on-denormal", "burst.toml", 'time.profile="switch" time.t_on=1e-320 time.t_off=1.0',
          "[time] t_on = 1e-320: outside the usable range"),
-        ("time-t_off-huge", "burst.toml", 'time.profile="switch" time.t_off=1e308',
-         "[time] t_off = 1e+308: outside the usable range"),
+        ("time-t_off-denormal", "burst.toml", 'time.profile="switch" time.t_off=1e-320',
+         "[time] t_off = 1e-320: outside the usable range"),
+        ("time-t_on-combination", "phys-time.toml", 'units.length_unit_pc=1e70 time.profile="switch" time.t_on=1e-70',
+         "[time] t_on = 1e-70 with [units] length_unit_pc = 1e+70: 3.07e-141 L/c in code units"),
         ("time-function-negative", "burst.toml", 'time.profile="python" time.function="math:sin"',
          "[time] function = 'math:sin': a(30) = -0.98"),
         ("time-function-raises", "burst.toml", 'time.profile="python" time.function="math:factorial"',
@@ -257,6 +259,8 @@ def template(tmp_path_factory):
     burst = (ROOT / "cases" / "burst_slab.toml").read_text().replace("z_cells = 200 ", "z_cells = 20 ")
     (d / "burst.toml").write_text(burst)
     (d / "burst_cadence.toml").write_text("\n".join(x for x in burst.splitlines() if not x.startswith("output_times")))
+    nearby = (ROOT / "cases" / "nearby_source_burst.toml").read_text()
+    (d / "phys-time.toml").write_text(nearby.replace("z_cells = 500 ", "z_cells = 20 ").replace("p_cells = 6", "p_cells = 2"))
     np.save(d / "arr.npy", np.arange(3.0))
     (d / "bom.toml").write_bytes(b"\xef\xbb\xbf" + (d / "case.toml").read_bytes())
     return d
