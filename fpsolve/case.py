@@ -28,7 +28,7 @@ import numpy as np
 
 from .grid import Grid, graded_mu_edges, log_edges, snap_to_resonances, uniform_edges
 from .physics import SlabAlfven
-from .physics.units import PARSEC, YEAR, PhysicalSetup, tau_pion
+from .physics.units import C_LIGHT, PARSEC, YEAR, PhysicalSetup, tau_pion
 
 __all__ = ["Case", "CaseError", "Key", "SCHEMA", "SECTIONS", "UNSET", "bundled_cases", "load_case", "parse_case",
            "parse_override", "resolve_case_path", "unset"]
@@ -519,8 +519,18 @@ class Case:
             return SlabAlfven.from_mean_free_path(
                 t.mean_free_path, s=t.s, p_ref=t.p_ref, hc=t.cross_helicity, va=t.alfven_speed, sigma_f=t.sigma_f,
                 sigma_b=t.sigma_b, form=t.form, p_m=t.p_max_resonant, ultrarelativistic=self.particle.ultrarelativistic)
-        except ValueError as err:
-            raise CaseError(f"{self.origin}: [turbulence]: {err}") from None
+        except ValueError as err:  # name the case's keys, not the coefficient set's parameters
+            text = " ".join(str(err).split())
+            if text.startswith("va (V_A/c)"):
+                given = (f"alfven_speed_kms = {t.alfven_speed_kms!r}" if t.alfven_speed_kms is not None else
+                         f"b0_ug = {t.b0_ug!r}, n_cm3 = {t.n_cm3!r} (V_A = B_0/sqrt(4 pi rho))")
+                va = float(text.split("=", 1)[1].split()[0])
+                raise CaseError(f"{self.origin}: [turbulence] {given}: V_A = {va:.6g} c, not below the speed of "
+                                f"light; allowed: V_A < {C_LIGHT / 1e5:.9g} km/s") from None
+            keys = ("mean_free_path, p_ref, s" if self.system == "code" else
+                    "b0_ug, db_over_b0, lambda10, n_cm3, s and [units] length_unit_pc")
+            raise CaseError(f"{self.origin}: [turbulence] {keys}: the scattering coefficients are not usable "
+                            f"({text.replace('d0_ref', 'D_0 at the reference momentum')})") from None
 
     def model_files(self) -> list[Path]:
         """Files the coefficients come from (table .npz, python file), resolved next to the case."""
@@ -803,11 +813,11 @@ def _in_band(x, zero_ok=False) -> bool:
     return bool(np.all(np.isfinite(a)) and np.all(((a >= USABLE_LO) & (a <= USABLE_HI)) | (zero_ok & (a == 0))))
 
 
-def _worst(x) -> float:
+def _worst(x, zero_ok=False) -> float:
     """The value of ``x`` farthest outside the usable band (for the message)."""
     with np.errstate(all="ignore"):
         a = np.atleast_1d(np.abs(np.asarray(x, dtype=float))).ravel()
-        bad = a[~np.isfinite(a) | ((a != 0) & ((a < USABLE_LO) | (a > USABLE_HI))) | (a == 0)]
+        bad = a[~np.isfinite(a) | ((a != 0) & ((a < USABLE_LO) | (a > USABLE_HI))) | ((a == 0) & (not zero_ok))]
     if bad.size == 0:
         return float(a[0])
     return float(bad[np.argmax(np.abs(np.log(np.where(bad > 0, bad, 5e-324))))]) if np.all(np.isfinite(bad)) \
@@ -847,7 +857,7 @@ def _check_numbers(case: Case) -> None:
             zk = "[grid] z_edges" if g.z_edges is not None else \
                 f"[grid] z_min = {g.z_min!r}, z_max = {g.z_max!r}, z_cells = {g.z_cells}"
             if not _in_band(z, zero_ok=True):
-                refuse(zk + lu, f"z = {_worst(z):.3g} L in code units is outside the usable range",
+                refuse(zk + lu, f"z = {_worst(z, True):.3g} L in code units is outside the usable range",
                        f"|z| <= {_g(USABLE_HI)} L")
             if not (_in_band(extent) and _in_band(dz)):
                 refuse(zk + lu, f"domain length {extent:.3g} L, cell width {_worst(dz):.3g} L in code units: outside "
@@ -912,9 +922,10 @@ def _check_numbers(case: Case) -> None:
                 if not (tc > USABLE_HI or _in_band(tc)):  # longer: its rate 1/T_c is only negligible
                     refuse(f"[losses] catastrophic_time = {lo.catastrophic_time!r}{lu}", f"{tc:.3g} L/c in code "
                            f"units is outside the usable range", f">= {_g(USABLE_LO)} L/c or inf")
-    # scattering: D_0 where it is not zero (p <= p_m), and eps
+    # scattering: D_0 where it is not zero (p <= p_m), and eps -- rates of the operator (a run case;
+    # the physics report takes any finite D_0: its transport coefficients scale as 1/D_0)
     model = case.turbulence_model()
-    if hasattr(model, "d0"):
+    if case.has_grid and hasattr(model, "d0"):
         pp = np.concatenate(momenta)
         with np.errstate(all="ignore"):
             d0 = np.asarray(model.d0(pp), dtype=float)
@@ -925,8 +936,8 @@ def _check_numbers(case: Case) -> None:
                     f"[turbulence] b0_ug = {t.b0_ug!r}, db_over_b0 = {t.db_over_b0!r}, lambda10 = {t.lambda10!r}"
                     f"{lu}")
             refuse(keys, f"the scattering rate D_0 reaches {_worst(d0[on]):.3g} c/L on the momenta, outside the "
-                   f"usable range", f"D_0 in {band} c/L (a mean free path of the order of the domain)")
-        if hasattr(model, "va") and model.va > 0:
+                   f"usable range", f"D_0 in {band} c/L")
+        if model.va > 0:
             with np.errstate(all="ignore"):
                 e = model.va / np.asarray(model.velocity(pp), dtype=float)
             if not _in_band(e):
