@@ -320,7 +320,8 @@ def test_cli_corpus(workdir, name, line, status, text, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("name", ["run-o-missing-folder", "override-spaces", "checkpoint-every-zero", "info-missing",
-                                  "plot-what-nonsense", "sweep-second-value-bad"])
+                                  "plot-what-nonsense", "sweep-second-value-bad", "usable-amplitude-denormal",
+                                  "usable-python-math-sin", "usable-length_unit-denormal"])
 def test_cli_corpus_in_a_process(workdir, name):
     """A few entries as a real process: one line, no traceback, the same status; --debug shows it."""
     _, line, status, text = next(c for c in CORPUS if c[0] == name)
