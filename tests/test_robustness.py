@@ -139,17 +139,29 @@ def coeffs(mu, p):
 """
 
 
-def test_nan_in_the_coefficients_stops_before_solving(tmp_path):
-    """A broken user model (NaN for mu > 0.5): refused at assembly, naming the first cell; exit 4."""
+def test_nan_in_the_coefficients_stops_before_solving(tmp_path, monkeypatch):
+    """A broken user model (NaN for mu > 0.5): refused when the case is read, naming the key, the
+    value and where (exit 2); a model that reaches assembly anyway (here patched in after reading)
+    is refused there, naming the first cell (NumericalError, exit 4 in the CLI)."""
     (tmp_path / "nan.py").write_text(NAN_COEFFS)
     text = SLAB.read_text().replace('form = "small_eps"', 'model = "python"\nfunction = "nan.py:coeffs"\nbreakpoints = [0.0]')
     (tmp_path / "nan.toml").write_text(text.replace("z_cells = 200", "z_cells = 10"))
-    with pytest.raises(NumericalError, match=r"NaN/Inf in the operator A \(assembly\), first at z = .*, mu = 0.46875"):
-        fpsolve.solve(fpsolve.load_case(tmp_path / "nan.toml"))
+    with pytest.raises(fpsolve.CaseError, match=r"\[turbulence\] function = 'nan.py:coeffs': D_mumu = nan at mu = 0.5"):
+        fpsolve.load_case(tmp_path / "nan.toml")
     proc = subprocess.run([sys.executable, "-m", "fpsolve.cli", "run", "nan.toml"], capture_output=True, text=True,
                           cwd=tmp_path)
-    assert proc.returncode == 4 and "numerical error: NaN/Inf in the operator" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "D_mumu = nan" in proc.stderr, proc.stderr
     assert not (tmp_path / "nan.h5").exists()
+    (tmp_path / "ok.toml").write_text(SLAB.read_text().replace("z_cells = 200", "z_cells = 10"))
+    case = fpsolve.load_case(tmp_path / "ok.toml")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from fpsolve.physics.user_coefficients import CallableCoefficients
+    from nan import coeffs
+
+    monkeypatch.setattr(type(case), "turbulence_model",
+                        lambda self: CallableCoefficients(coeffs, ultrarelativistic=True, mu_breakpoints=(0.0,)))
+    with pytest.raises(NumericalError, match=r"NaN/Inf in the operator A \(assembly\), first at z = .*, mu = 0.46875"):
+        fpsolve.solve(case)
 
 
 def test_nan_during_the_march_names_the_step(monkeypatch):
