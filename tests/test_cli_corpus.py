@@ -233,6 +233,15 @@ CORPUS = [
         ("time-output_cadence-denormal", "burst_cadence.toml", "time.output_cadence=1e-320",
          "[time] output_cadence = 1e-320: outside the usable range"),
     ]
+] + [
+    ("usable-sweep-second-value-denormal", "sweep case.toml source.amplitude=1.0,1e-320 --out sw", BAD,
+     "[source] amplitude = 1e-320: outside the usable range"),
+    ("usable-converge-mean_free_path-huge", "converge case.toml turbulence.mean_free_path=1e308 --out conv", BAD,
+     "[turbulence] mean_free_path = 1e+308: outside the usable range"),
+    ("usable-report-kinetic_tev-denormal", "report phys.toml particle.kinetic_tev=[1e-320]", BAD,
+     "[particle] kinetic_tev = [1e-320]: outside the usable range"),
+    ("usable-report-alfven_speed_kms-above-c", "report phys.toml turbulence.alfven_speed_kms=3e5", BAD,
+     "[turbulence] alfven_speed_kms = 300000.0: V_A = 1.00069 c, not below the speed of light"),
 ]
 
 
