@@ -5,9 +5,11 @@ source, losses, boundaries, solver and probes.  Each section is a frozen datacla
 (:class:`UnitsSection`, ..., :class:`ProbesSection`) whose fields carry their :class:`Key`: type,
 unit, default, allowed range and meaning.  The README's case-format table is generated from the
 same fields (``scripts/case_keys.py``), and :func:`parse_case` is the one validator: it reads
-the TOML, applies ``section.key=value`` overrides, coerces and range-checks every key, checks a
-run case for consistency (domain, source and probes inside it, a steady state exists, memory)
-and returns a :class:`Case`.  Errors are one line:
+the TOML, applies ``section.key=value`` overrides, coerces and range-checks every key (its
+allowed range and, for magnitudes, its float64-usable range :data:`USABLE_LO`..:data:`USABLE_HI`),
+checks a run case for consistency (domain, source and probes inside it, a steady state exists,
+memory; the code-unit quantities the operator is built from usable, :func:`_check_numbers`; a
+user coefficient function called once on the grid) and returns a :class:`Case`.  Errors are one line:
 ``FILE: [section] key = value: what is wrong; allowed: ...``.
 
 Bundled cases (``cases/`` in the source tree, ``fpsolve/cases`` when installed) are addressable
