@@ -377,7 +377,9 @@ def _suggest(name: str, options) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _coerce(origin: str, section: str, name: str, key: Key, value):
+def _coerce(origin: str, section: str, name: str, key: Key, value, usable: bool = True):
+    """One key's value, type- and range-checked; ``usable=False`` skips the float64-usability check
+    (a result file's stored case is read back as written, whichever version wrote it)."""
     where = f"{origin}: [{section}] {name} = {_fmt(value)}"
 
     def bad(what):
@@ -411,7 +413,7 @@ def _coerce(origin: str, section: str, name: str, key: Key, value):
         nums.append(float(item))
     if key.check is not None and not key.check(nums):
         raise bad("out of range")
-    if key.usable and not _usable(key.usable, nums, key.default):
+    if usable and key.usable and not _usable(key.usable, nums, key.default):
         raise bad("outside the usable range (the operator multiplies up to four such numbers: |x|^4 must be a "
                   "normal float64)")
     return tuple(nums) if key.kind == "floats" else nums[0]

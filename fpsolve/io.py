@@ -422,7 +422,7 @@ def _case_from_file(resolved: str, origin: str, text: str):
 
     try:
         raw = tomllib.loads(resolved)
-        values = {ATTR.get(section, section): SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value)
+        values = {ATTR.get(section, section): SECTIONS[section](**{name: _coerce(origin, section, name, keys[name], value, usable=False)
                                                 for name, value in raw.get(section, {}).items()})
                   for section, keys in SCHEMA.items()}
     except (tomllib.TOMLDecodeError, CaseError, KeyError, TypeError) as err:

@@ -185,3 +185,16 @@ def test_readme_case_table_is_current():
     readme = (root / "README.md").read_text()
     block = readme.split("<!-- case-keys:begin -->\n")[1].split("\n<!-- case-keys:end -->")[0]
     assert block == table()
+
+
+def test_a_stored_case_is_read_back_without_the_usability_check():
+    """A result file stores its resolved case; reading it back applies types and ranges but not the
+    float64-usability ranges (a file written before they existed, e.g. with mass_number = 1e308
+    -- measured: such a run completed -- stays readable), while a case file with it is refused."""
+    from fpsolve.case import CaseError, parse_case
+    from fpsolve.io import _case_from_file
+
+    text = "[particle]\nmomentum = [1.0]\nmass_number = 1e308\n[turbulence]\nmean_free_path = 0.01\n"
+    assert _case_from_file(text, "old.h5", text).particle.mass_number == 1e308
+    with pytest.raises(CaseError, match=r"\[particle\] mass_number = 1e\+308: outside the usable range"):
+        parse_case(text)
