@@ -17,9 +17,27 @@ Usage (from the repository root)::
 
     PYTHONPATH=$PWD python scripts/delta_split_check.py [--kinetic [--variants]] [--cache DIR]
 
-Measured (2 December 2026, 2 shared cores; CPU time of the kinetic run by time.process_time):
-see the numbers quoted in ``fpsolve/observable.py`` (module docstring) and the report of branch
-data12.  Eq. (34) alone takes < 2 s.
+Measured (2 December 2026, 2 shared cores, load 6-11; CPU time by time.process_time).  Eq. (34) at
+4 TeV: Gamma 4.50297 (U = 0: 4.73333), dlnF/dz -0.04272/kpc (U = 0: -0.33334), ratio 0.12815 against
+Pe/(e^Pe - 1) = 0.12810 (Pe = 3.2815); 40 per decade / 240 z cells change Gamma by < 5e-5 and the
+ratio by < 5e-4; < 0.2 s each.  The coupled kinetic runs (f < 0 next to p_min: flagged; smooth at the
+Sun), at their momentum cell nearest 4 TeV, against the chain and the split at that cell's energy:
+
+==================  ==========  ======  =============  =========  ===========  ===========  =======
+run                 cell E      Gamma   dlnF/dz [/kpc]  d1         chain d1     split d1     CPU [s]
+==================  ==========  ======  =============  =========  ===========  ===========  =======
+p60 z60 mu16        4.236 TeV   4.5153  -0.04857       9.621e-4   9.582e-4     1.1736e-3    536
+p60 z30 mu16        4.236 TeV   4.5157  -0.04856       9.621e-4   9.582e-4     1.1736e-3    181
+p60 z60 mu8         4.236 TeV   4.5220  -0.05201       9.664e-4   9.582e-4     1.1736e-3     60
+p40 z60 mu16        4.116 TeV   4.5219  -0.05131       9.646e-4   9.569e-4     1.1717e-3     92
+Eq. (34)            4.236 TeV   4.5070  -0.04471
+==================  ==========  ======  =============  =========  ===========  ===========  =======
+
+(p60: 0.4-400 TeV/c in 60 cells, 20 per decade.)  z is converged (7e-5 in d1); refining mu (8 -> 16
+cells) and p (13 -> 20 per decade) moves the coupled run towards the chain (d1 0.85% and 0.79% above
+it -> 0.40%; Gamma and the gradient towards Eq. 34): the chain is the limit, the split is 22% high.
+The coupled run's own d1 equals Eq. (7) with its own gradients to 1.4e-4: the anisotropy adds at
+O(eps) with no missing cross term; what the split misses is the convection of F.
 """
 from __future__ import annotations
 
