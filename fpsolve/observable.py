@@ -21,16 +21,27 @@ mean free paths (measured: F p^4.7 varied by x5 across a 5-cell window).  The tw
 add to O(eps) (Eq. 12; the ``mixed`` validation problem: g = g_s + g_c to 1.1-1.4% with every
 term on), so ``delta = delta_s + delta_c`` is formed from the two kinetic solutions.
 
-What the split leaves out: the convection H_c V_A of F (Eq. 34) in the streaming run.  Its size is
-the Peclet number U H/kappa_zz of the geometry; for ``cases/ism_dipole.toml`` (H = 3 kpc) it is ~3
-at 4 TeV, and the coupled kinetic run on a wide momentum grid (``fpsolve run ism_dipole
-grid.p_min=0.4 grid.p_max=400.0 grid.p_cells=60 grid.z_cells=60 'probes.p=[4.0]'
-'solver.method="direct"'``, 115200 unknowns, 9 min on the shared 2 cores; flagged for negative f
-next to p_min, smooth at the Sun) gives at 4 TeV Gamma = 4.51, dlnF/dz = -0.044/kpc, delta_s
-(Eq. 13) = 1.9e-5, delta_c = 9.32e-4 and d_1 = 9.57e-4 (= Eq. 7 to 1.4e-4), against the split's
-Gamma = 4.73, delta_s = 1.49e-4, delta_c = 9.79e-4, d_1 = 1.17e-3: convection upward from the
-source flattens both the gradient at the Sun and the spectrum.  The split is exact for
-Peclet << 1; the bundled numbers are those of the split.
+The convection of F (what the plain split leaves out).  A streaming run at ``V_A = 0`` has the
+gradient and the slope of F of a geometry *without* the convection ``U = H_c V_A`` (Eqs. 33-34):
+for ``cases/ism_dipole.toml`` (point source 500 pc below the Sun, walls at +-3 kpc) the Peclet
+number ``Pe = U H/kappa_zz`` is 3.3 at 4 TeV, and convection away from the source flattens both.
+The anisotropy is still g_s + g_c to O(eps) (Eq. 12) -- no cross term is missing there -- but of
+the convected F: ``delta_s`` is linear in dlnF/dz (Eq. 13) and ``delta_c`` in Gamma (Eqs. 14, 43).
+So the chain takes the kinetic anisotropy *per unit gradient and slope* from the two runs and the
+gradient and slope of the convected F from Eq. (34) (:func:`convection_at_sun`: the diffusion model
+on the case's z grid and one wide momentum grid, which carries U as a plain z flux and so needs no
+wide kinetic grid; exact for F to O(lambda/H) ~ 2e-4 and O(eps^2)): ``d1_s`` is the streaming run's
+times ``dlnF/dz(U)/dlnF/dz(0)`` (``convection_gradient_ratio``; analytically ``Pe/(e^Pe - 1)`` here,
+reproduced to 4e-4, ``tests/test_observable.py``), and the Compton–Getting run takes the streaming
+run's kinetic Gamma shifted by ``Gamma_34(U) - Gamma_34(0)``.  Measured against the one coupled
+kinetic run with V_A on a wide momentum grid (``scripts/delta_split_check.py --kinetic``: 0.4-400 TeV/c
+in 60 cells, 60 z cells, 16 mu cells, 115200 unknowns, 536 s CPU; flagged for f < 0 next to p_min,
+smooth at the Sun) at its momentum cell nearest 4 TeV (4.236 TeV): coupled d1 = 9.621e-4 (Gamma
+4.515, dlnF/dz -0.0486/kpc), this chain 9.582e-4 (Gamma 4.507, -0.0447/kpc: -0.4%), the plain split
+1.1736e-3 (+22%); the coupled run's excess over the chain falls from 0.85% (8 mu cells) and 0.79%
+(13 p cells per decade) to 0.40% as mu and p are refined (z converged), and its own d1 equals Eq. (7)
+of its own F to 1.4e-4 (no missing cross term).  The plain split (``d1_split`` in the outputs, not the
+model) is 19-23% high over 1-200 TeV; it is right only for Pe << 1.
 
 Per run and probe (:func:`observable_task`): F, the log-gradients, g(mu)/F; the kinetic maximum
 anisotropy delta of Eq. (11), signed, ``(f(1) - f(-1))/(f(1) + f(-1))`` from the cell means
@@ -60,14 +71,17 @@ What each model number is compared with (:func:`model_for_row`):
 * ``A1_solar_equatorial``: the Earth-orbit Compton–Getting dipole ``(2 + gamma) V_E/c``
   (:func:`fpsolve.physics.dipole.compton_getting_amplitude`, gamma = Gamma - 2), not the model.
 
-The fit (:func:`fit`): ``d_1(E) = d_c(E; H_c V_A) + a d_s(E)`` with ``d_c`` the kinetic
-Compton–Getting dipole at the run values of V_A, fitted per energy by ``c1 V + c2 V^2`` (least
-squares through the origin: delta_c ∝ H_c V_A at small eps, Eq. 36, with the O(eps^2) of Eq. 39
-in c2), and ``a >= 0`` (optional, ``fit_streaming=True``) the scale of the kinetic streaming part (a
-point-source asymmetry: the gradient at the Sun, its source on the case's side); least squares on
-the projected amplitudes of the
-rows below ``FIT_E_MAX_TEV`` with errors, uncertainty from the Jacobian, chi^2.  The model between
-the run energies is interpolated linearly in ln E.
+The fit (:func:`fit`): ``d_1(E; V) = d_c(E; V) r_c(E; V) + a d_s(E) r_s(E; V)``, ``V = H_c V_A``, with
+``d_c`` the kinetic Compton–Getting dipole of the runs at the Gamma of the V_A = 0 run and the run
+values of V_A, fitted per energy by ``c1 V + c2 V^2`` (least squares through the origin: delta_c ∝
+H_c V_A at small eps, Eq. 36, with the O(eps^2) of Eq. 39 in c2), ``d_s`` the streaming run's dipole,
+``r_s, r_c`` what the convection at V does to the gradient and to Gamma at the Sun
+(:class:`ConvectionRatios`, one Eq. 34 solve per V), and ``a >= 0`` (optional,
+``fit_streaming=True``) the scale of the kinetic streaming part (a point-source asymmetry: the
+gradient at the Sun, its source on the case's side); least squares on the projected amplitudes
+(band first harmonic where the table gives a declination band) of the rows below
+``FIT_E_MAX_TEV`` with errors, uncertainty from the Jacobian, chi^2.  The model between the run
+energies is interpolated linearly in ln E.
 """
 from __future__ import annotations
 
@@ -81,7 +95,8 @@ import numpy as np
 from .physics import dipole as dp
 
 __all__ = ["observable_task", "plan_streaming", "plan_compton_getting", "anisotropy", "load_measurements",
-           "model_for_row", "fit", "sky", "FitResult", "CG_ESCAPE_TIME_YR", "FIT_E_MAX_TEV"]
+           "model_for_row", "fit", "sky", "FitResult", "CG_ESCAPE_TIME_YR", "FIT_E_MAX_TEV", "convection_at_sun",
+           "ConvectionRatios"]
 
 #: Escape (catastrophic) time of the homogeneous Compton–Getting runs [yr].  Its effect on g_c is
 #: the ERRATA §5 term 1/(4(2-s) D_0 T_c): 3e-5 at 4 TeV (D_0 T_c ~ 5e4), 1e-4 at 200 TeV.
@@ -209,6 +224,76 @@ def plan_compton_getting(case_path, overrides, energies, gammas, va_kms, extra=(
     return out
 
 
+# --------------------------------------------------------------------------- convection of F (Eq. 34)
+#: Momentum cells per decade of the wide (z, p) grid of :func:`convection_at_sun` (20: Gamma and
+#: dlnF/dz at the Sun within 3e-4 and 0.3% of 40 per decade, ``scripts/delta_split_check.py``).
+CONVECTION_CELLS_PER_DECADE = 20
+
+
+def convection_at_sun(case_path, overrides, energies, va_kms):
+    r"""``(Gamma, dlnF/dz)`` at the Sun and each energy from the diffusion model Eq. (34)
+    (:func:`fpsolve.reduced.solve_reduced`) with the convection ``U = H_c V_A`` (Eq. 33) at each
+    ``va_kms`` (0 included: the split's streaming run), on the case's z grid and one wide momentum
+    grid (a factor 3 beyond the energies, :data:`CONVECTION_CELLS_PER_DECADE`).
+
+    Why: the split (streaming run at ``V_A = 0``) leaves out the convection of F.  ``U ∂F/∂z`` is the
+    sum of the z divergence of the Compton–Getting current and the p divergence of the mixed flux
+    ``p^3 U/3 ∂F/∂z``; Eq. (34) carries it as a plain z flux ``U F``, so (unlike a kinetic run on a
+    narrow momentum window, which cuts the mixed p flux at its ends) it needs no wide kinetic grid.
+    Returns two arrays of shape (len(va_kms), len(energies)).
+    """
+    import fpsolve
+
+    from .build import build_grid, build_physics
+    from .reduced import solve_reduced
+
+    case = fpsolve.load_case(case_path, list(overrides))
+    setup = case.physical_setup()
+    p_tev = np.array([float(setup.p_code(kinetic_tev=e)) * setup.momentum_unit_tev for e in energies])
+    lo, hi = float(p_tev.min()) / 3.0, float(p_tev.max()) * 3.0
+    cells = max(8, int(np.ceil(CONVECTION_CELLS_PER_DECADE * np.log10(hi / lo))))
+    z0 = float(case.probe_positions()[0])
+    gam = np.empty((len(va_kms), len(energies)))
+    dlnz = np.empty_like(gam)
+    for a, va in enumerate(va_kms):
+        c = fpsolve.load_case(case_path, list(overrides) + [
+            f"turbulence.alfven_speed_kms={float(va)!r}", f"grid.p_min={lo!r}", f"grid.p_max={hi!r}",
+            f"grid.p_cells={cells}"])
+        grid, physics = build_grid(c), build_physics(c)
+        F = solve_reduced(grid, physics, 0.0)  # (np, nz) cell means
+        zc = 0.5 * (grid.z_edges[1:] + grid.z_edges[:-1])
+        i = int(np.clip(np.searchsorted(zc, z0), 1, zc.size - 1))  # zc[i-1] <= z0 < zc[i]
+        lnF = np.log(np.abs(F))
+        t = (z0 - zc[i - 1]) / (zc[i] - zc[i - 1])
+        ln_at = (1 - t) * lnF[:, i - 1] + t * lnF[:, i]
+        grad = (lnF[:, i] - lnF[:, i - 1]) / (zc[i] - zc[i - 1])
+        lnp = np.log(grid.p)
+        slope = np.gradient(ln_at, lnp)
+        x = np.log(np.array([float(setup.p_code(kinetic_tev=e)) for e in energies]))
+        gam[a] = -np.interp(x, lnp, slope)
+        dlnz[a] = np.interp(x, lnp, grad)
+    return gam, dlnz
+
+
+class ConvectionRatios:
+    """``V -> (dlnF/dz(V)/dlnF/dz(0), Gamma(V)/Gamma(0))`` at the Sun over the run energies, with
+    ``Gamma(V) = Gamma_kin + Gamma_34(V) - Gamma_34(0)`` (the kinetic slope of the V_A = 0 run shifted as
+    Eq. 34 shifts it, :func:`convection_at_sun`); memoised (the fit calls it once per residual
+    evaluation: one Eq. 34 solve per new V)."""
+
+    def __init__(self, case_path, overrides, energies, gamma_kin, gamma0, dlnz0):
+        self.args = (case_path, list(overrides), list(energies))
+        self.gamma_kin, self.gamma0, self.dlnz0 = (np.asarray(x, dtype=float) for x in (gamma_kin, gamma0, dlnz0))
+        self.memo = {}
+
+    def __call__(self, va):
+        key = round(float(va), 9)
+        if key not in self.memo:
+            gam, dlnz = convection_at_sun(*self.args, [abs(key)])
+            self.memo[key] = (dlnz[0] / self.dlnz0, (self.gamma_kin + gam[0] - self.gamma0) / self.gamma_kin)
+        return self.memo[key]
+
+
 # --------------------------------------------------------------------------- measurements
 def load_measurements() -> list[dict]:
     """Rows of ``fpsolve/data/anisotropy_measurements.csv`` (strings; empty fields are '')."""
@@ -314,14 +399,25 @@ def cg_coefficients(va_kms, d_c):
     return coef[0], coef[1]  # arrays over energy
 
 
-def model_d1(e, hc_va, scale, energies, c1, c2, d_s):
-    """Kinetic dipole moment at energies ``e`` for a given H_c V_A [km/s] and streaming scale."""
-    dc = _interp_lnE(energies, c1, e) * hc_va + _interp_lnE(energies, c2, e) * hc_va**2
-    return dc + scale * _interp_lnE(energies, d_s, e)
+def model_d1(e, hc_va, scale, energies, c1, c2, d_s, conv=None):
+    """Kinetic dipole moment at energies ``e`` for a given H_c V_A [km/s] and streaming scale.
+
+    ``c1, c2``: the Compton–Getting dipole ``c1 V + c2 V^2`` of the runs at the Gamma of the V_A = 0 run;
+    ``d_s``: the streaming dipole of the V_A = 0 run; ``conv`` (optional): a callable ``V -> (gradient
+    ratio, Gamma ratio)`` over the run energies, what the convection at ``H_c V_A = V`` does to the
+    gradient and to the slope of F at the Sun (:class:`ConvectionRatios`): the streaming dipole scales
+    with the gradient (Eq. 13) and the Compton–Getting dipole with Gamma (Eqs. 14, 43); None: no
+    convection of F (the split)."""
+    dc = np.asarray(c1, dtype=float) * hc_va + np.asarray(c2, dtype=float) * hc_va**2
+    ds = np.asarray(d_s, dtype=float)
+    if conv is not None:
+        grad_ratio, gamma_ratio = conv(hc_va)
+        dc, ds = dc * gamma_ratio, ds * grad_ratio
+    return _interp_lnE(energies, dc, e) + scale * _interp_lnE(energies, ds, e)
 
 
 def fit(points, energies, c1, c2, d_s, b_ra_dec=dp.DEFAULT_B_RA_DEC, fit_streaming=False, e_max=FIT_E_MAX_TEV,
-        hc_va0=62.0) -> FitResult:
+        hc_va0=62.0, conv=None) -> FitResult:
     """Least squares of the projected model amplitude to the measured points below ``e_max`` that have
     an error (see the module docstring); uncertainty from the Jacobian (unscaled), chi^2."""
     from scipy.optimize import least_squares
@@ -338,12 +434,13 @@ def fit(points, energies, c1, c2, d_s, b_ra_dec=dp.DEFAULT_B_RA_DEC, fit_streami
 
     def resid(x):
         scale = x[1] if fit_streaming else 1.0
-        return (np.abs(model_d1(e, x[0], scale, energies, c1, c2, d_s)) * cosb * mc - y) / sig
+        return (np.abs(model_d1(e, x[0], scale, energies, c1, c2, d_s, conv)) * cosb * mc - y) / sig
 
     x0 = [hc_va0, 1.0] if fit_streaming else [hc_va0]
     # the streaming scale keeps the side of the case's source (a >= 0): a negative a would put the source on
     # the other side, a different geometry, and with |d1| in the model it trades sign against H_c V_A
-    lower = [-np.inf, 0.0][:len(x0)]
+    # with the convection of F (conv) H_c V_A >= 0: U = H_c V_A along +b_hat, the case's geometry
+    lower = [-np.inf if conv is None else 0.0, 0.0][:len(x0)]
     sol = least_squares(resid, x0, x_scale=[hc_va0, 1.0][:len(x0)], bounds=(lower, np.inf))
     cov = np.linalg.inv(sol.jac.T @ sol.jac)
     err = np.sqrt(np.diag(cov))
@@ -386,30 +483,45 @@ def anisotropy(case_path, overrides=(), energies=None, out="anisotropy-out", sch
                          task=observable_task)
 
     st = go(plan_streaming(case_path, overrides, energies, extra))
-    gammas = [r["Gamma"] for r in st]
+    gammas = np.array([r["Gamma"] for r in st])
+    # the convection of F (module docstring): Gamma and dlnF/dz at the Sun from Eq. (34) with U = H_c V_A
+    conv_gam, conv_dlnz = convection_at_sun(case_path, overrides, energies, [0.0] + list(vas))
+    i0 = int(np.argmin(np.abs(vas - va0)))
+    # CG runs at the Gamma of the V_A = 0 run (the fit's linearisation in V), and at V_A with the Gamma the
+    # convection gives (the table: the kinetic Gamma shifted by what Eq. 34 does to it)
     cg = go(plan_compton_getting(case_path, overrides, energies, gammas, vas, extra))
     cg = np.array(cg, dtype=object).reshape(energies.size, vas.size)
-    i0 = int(np.argmin(np.abs(vas - va0)))
+    cg_split = cg[:, i0]
+    cg_va0 = go(plan_compton_getting(case_path, overrides, energies, gammas + conv_gam[1 + i0] - conv_gam[0], [va0],
+                                     extra))
 
     def col(recs, key):
         return np.array([r[key] for r in recs], dtype=float)
 
+    ratio = conv_dlnz[1 + i0] / conv_dlnz[0]  # what the convection does to the gradient at the Sun
     data = {"energy_TeV": energies, "va_kms": vas, "va0_kms": va0,
-            "delta_s": col(st, "delta_eq11"), "d1_s": col(st, "d1"), "delta_s_eq13": col(st, "delta_s_eq13"),
-            "delta_s_eq35": col(st, "delta_s_eq35"), "d1_s_da": col(st, "d1_da"),
-            "dlnF_dz": col(st, "dlnF_dz"), "Gamma": col(st, "Gamma"), "mean_free_path": col(st, "mean_free_path"),
+            "d1_s_va0": col(st, "d1"), "delta_s_va0": col(st, "delta_eq11"),
+            "convection_gradient_ratio": ratio, "Gamma_split": gammas, "dlnF_dz_split": col(st, "dlnF_dz"),
+            "delta_s": col(st, "delta_eq11") * ratio, "d1_s": col(st, "d1") * ratio,
+            "delta_s_eq13": col(st, "delta_s_eq13") * ratio, "delta_s_eq35": col(st, "delta_s_eq35") * ratio,
+            "d1_s_da": col(st, "d1_da") * ratio, "dlnF_dz": col(st, "dlnF_dz") * ratio,
+            "Gamma": gammas + conv_gam[1 + i0] - conv_gam[0], "mean_free_path": col(st, "mean_free_path"),
             "delta_c_va": np.array([[r["delta_eq11"] for r in row] for row in cg]),
             "d1_c_va": np.array([[r["d1"] for r in row] for row in cg]),
-            "trustworthy": np.array([r["trustworthy"] for r in st] + [r["trustworthy"] for r in cg.ravel()])}
-    data["delta_c"] = data["delta_c_va"][:, i0]
-    data["d1_c"] = data["d1_c_va"][:, i0]
-    data["delta_c_eq14"] = np.array([row[i0]["delta_c_eq14"] for row in cg])
-    data["delta_c_eq36"] = np.array([row[i0]["delta_c_eq36"] for row in cg])
-    data["delta_c_eq43"] = np.array([row[i0]["delta_c_eq43"] for row in cg])
-    data["d1_c_da"] = np.array([row[i0]["d1_da"] for row in cg])
-    data["Gamma_cg"] = np.array([row[i0]["Gamma"] for row in cg])
+            "trustworthy": np.array([r["trustworthy"] for r in st] + [r["trustworthy"] for r in cg.ravel()]
+                                    + [r["trustworthy"] for r in cg_va0])}
+    data["delta_c"] = col(cg_va0, "delta_eq11")
+    data["d1_c"] = col(cg_va0, "d1")
+    data["delta_c_eq14"] = col(cg_va0, "delta_c_eq14")
+    data["delta_c_eq36"] = col(cg_va0, "delta_c_eq36")
+    data["delta_c_eq43"] = col(cg_va0, "delta_c_eq43")
+    data["d1_c_da"] = col(cg_va0, "d1_da")
+    data["Gamma_cg"] = col(cg_va0, "Gamma")
     data["delta"] = data["delta_s"] + data["delta_c"]
     data["d1"] = data["d1_s"] + data["d1_c"]
+    # the split without the convection of F (kept for comparison, module docstring)
+    data["d1_split"] = data["d1_s_va0"] + np.array([r["d1"] for r in cg_split])
+    data["delta_split"] = data["delta_s_va0"] + np.array([r["delta_eq11"] for r in cg_split])
     data["delta_da"] = data["delta_s_eq13"] + data["delta_c_eq14"]
     data["d1_da"] = data["d1_s_da"] + data["d1_c_da"]
     proj = sky(data["d1"], b_ra_dec)
@@ -418,11 +530,14 @@ def anisotropy(case_path, overrides=(), energies=None, out="anisotropy-out", sch
     data["amplitude_eq_da"] = np.asarray(sky(data["d1_da"], b_ra_dec).amplitude)
     c1, c2 = cg_coefficients(vas, data["d1_c_va"])
     data["cg_c1"], data["cg_c2"] = c1, c2
+    conv = ConvectionRatios(case_path, overrides, energies, gammas, conv_gam[0], conv_dlnz[0])
+    data["conv"] = conv
     points = observed_points()
     fits = {}
     for name, flag in (("hc_va", False), ("hc_va+streaming", True)) if fit_streaming else (("hc_va", False),):
         try:
-            fits[name] = fit(points, energies, c1, c2, data["d1_s"], b_ra_dec, fit_streaming=flag, hc_va0=va0)
+            fits[name] = fit(points, energies, c1, c2, data["d1_s_va0"], b_ra_dec, fit_streaming=flag, hc_va0=va0,
+                             conv=conv)
         except (ValueError, np.linalg.LinAlgError) as err:
             fits[name] = str(err)
     data["fits"] = fits
@@ -444,7 +559,7 @@ def _write_h5(data, path, case_path):
     v = {
         "delta": (("energy",), data["delta"], {**one, "long_name": "kinetic delta_s + delta_c (Eq. 11), signed"}),
         "delta_s": (("energy",), data["delta_s"],
-                    {**one, "long_name": "kinetic streaming delta (Eq. 11, V_A = 0 run)"}),
+                    {**one, "long_name": "kinetic streaming delta (Eq. 11): V_A = 0 run x convection_gradient_ratio"}),
         "delta_c": (("energy",), data["delta_c"], {**one, "long_name": "kinetic Compton-Getting delta (Eq. 11)"}),
         "delta_s_eq13": (("energy",), data["delta_s_eq13"], {**one, "long_name": "Eq. 13 by quadrature"}),
         "delta_c_eq14": (("energy",), data["delta_c_eq14"], {**one, "long_name": "Eq. 14 by quadrature"}),
@@ -457,12 +572,19 @@ def _write_h5(data, path, case_path):
         "amplitude_equatorial": (("energy",), data["amplitude_eq"],
                                  {**one, "long_name": "equatorial projection of the sky dipole -d1 b_hat"}),
         "phase_ra": (("energy",), data["phase_deg"], {"units": "degree", "long_name": "RA of the dipole maximum"}),
-        "Gamma": (("energy",), data["Gamma"], {**one, "long_name": "-dlnF/dlnp at the Sun"}),
+        "Gamma": (("energy",), data["Gamma"], {**one, "long_name": "-dlnF/dlnp at the Sun",
+                                                "comment": "V_A = 0 run + the shift by the convection of Eq. 34"}),
         "dlnF_dz": (("energy",), data["dlnF_dz"], {"units": "1", "long_name": "dlnF/dz at the Sun per code length L",
                                                     "comment": "L = [units] length_unit_pc of the case"}),
         "mean_free_path": (("energy",), data["mean_free_path"],
                            {"units": "1", "long_name": "3 kappa_zz / v in code lengths L"}),
         "d1_c_va": (("energy", "va"), data["d1_c_va"], {**one, "long_name": "kinetic CG dipole moment vs V_A"}),
+        "d1_split": (("energy",), data["d1_split"],
+                     {**one, "long_name": "kinetic dipole moment of the split without the convection of F",
+                      "comment": "streaming run at V_A = 0 + CG run with its Gamma; not the model (module docstring)"}),
+        "convection_gradient_ratio": (("energy",), data["convection_gradient_ratio"],
+                                      {**one, "long_name": "dlnF/dz at the Sun with / without U = H_c V_A (Eq. 34)"}),
+        "Gamma_split": (("energy",), data["Gamma_split"], {**one, "long_name": "-dlnF/dlnp of the V_A = 0 run"}),
     }
     ds = xr.Dataset(v, coords={"energy": (("energy",), data["energy_TeV"],
                                           {"units": "TeV", "long_name": "proton kinetic energy"}),
@@ -483,18 +605,23 @@ def _markdown(data, case_path) -> str:
          "(the dipole a detector sees); DA: Eqs. (13)-(14) by quadrature with the kinetic gradients; closed: "
          "Eqs. (35), (36), (43).", "",
          f"Kinetic runs: {data['trustworthy'].size}, trustworthy (converged, balance closed, f >= 0): "
-         f"{int(np.sum(data['trustworthy']))}. delta_s comes from the V_A = 0 z run, delta_c from the homogeneous "
-         "run (module docstring); the kinetic delta of Eq. (11) extrapolates the mu cell means linearly to +-1 "
-         "(about 1% for the |mu|^(1/3) shape on 16 graded cells), d1 needs no extrapolation.", "",
-         "| E [TeV] | Gamma | delta_s kin | Eq. 13 | Eq. 35 | delta_c kin | Eq. 14 | Eq. 36 | Eq. 43 | delta kin "
-         "| delta DA | d1 kin | d1 DA | A_eq = abs(d1) cos Dec_b | RA phase [deg] |",
-         "|" + "---|" * 15]
+         f"{int(np.sum(data['trustworthy']))}. delta_s: the kinetic V_A = 0 z run times the ratio of the gradients "
+         "of F at the Sun with and without the convection U = H_c V_A (Eq. 34, column 'grad ratio'); delta_c: the "
+         "homogeneous run at the Gamma of the V_A = 0 run shifted by the convection (module docstring); the kinetic "
+         "delta of Eq. (11) extrapolates the mu cell means linearly to +-1 (about 1% for the |mu|^(1/3) shape on 16 "
+         "graded cells), d1 needs no extrapolation. 'd1 split': the plain split without the convection of F "
+         "(streaming run at V_A = 0, Gamma of that run), which is not the model: it overestimates d1 where the "
+         "Peclet number U H/kappa_zz is not small.", "",
+         "| E [TeV] | Gamma | grad ratio | delta_s kin | Eq. 13 | Eq. 35 | delta_c kin | Eq. 14 | Eq. 36 | Eq. 43 "
+         "| delta kin | delta DA | d1 kin | d1 DA | d1 split | A_eq = abs(d1) cos Dec_b | RA phase [deg] |",
+         "|" + "---|" * 17]
     for i, e in enumerate(data["energy_TeV"]):
-        L.append(f"| {e:g} | {data['Gamma'][i]:.4f} | {data['delta_s'][i]:.4e} | {data['delta_s_eq13'][i]:.4e} "
+        L.append(f"| {e:g} | {data['Gamma'][i]:.4f} | {data['convection_gradient_ratio'][i]:.4f} "
+                 f"| {data['delta_s'][i]:.4e} | {data['delta_s_eq13'][i]:.4e} "
                  f"| {data['delta_s_eq35'][i]:.4e} | {data['delta_c'][i]:.4e} | {data['delta_c_eq14'][i]:.4e} "
                  f"| {data['delta_c_eq36'][i]:.4e} | {data['delta_c_eq43'][i]:.4e} | {data['delta'][i]:.4e} "
                  f"| {data['delta_da'][i]:.4e} | {data['d1'][i]:.4e} | {data['d1_da'][i]:.4e} "
-                 f"| {data['amplitude_eq'][i]:.4e} | {data['phase_deg'][i]:.1f} |")
+                 f"| {data['d1_split'][i]:.4e} | {data['amplitude_eq'][i]:.4e} | {data['phase_deg'][i]:.1f} |")
     L += ["", "## Measurements and what the model number is compared with", "",
           "| id | E [TeV] | measured | error | model | compared with |", "|---|---|---|---|---|---|"]
     for p in data["points"]:
@@ -543,15 +670,19 @@ def _dipole_figure(data, path):
     a1.plot(E, 1e3 * np.abs(data["d1_c"]) * cosb, ":", color="C3", label="kinetic, Compton–Getting part")
     a1.plot(E, 1e3 * np.abs(data["d1_s"]) * cosb, ":", color="C0", label="kinetic, streaming part")
     a1.plot(E, 1e3 * data["amplitude_eq_da"], "--", color="0.4", label="diffusion approximation (Eq. 7)")
+    a1.plot(E, 1e3 * np.abs(data["d1_split"]) * cosb, "-.", color="0.6", lw=0.9,
+            label="split without the convection of F")
     f = data["fits"].get("hc_va")
     ee = np.geomspace(E[0], E[-1], 100)
     c1, c2 = data["cg_c1"], data["cg_c2"]
     if isinstance(f, FitResult):
-        a1.plot(ee, 1e3 * np.abs(model_d1(ee, f.hc_va_kms, 1.0, E, c1, c2, data["d1_s"])) * cosb, "-", color="C2",
+        a1.plot(ee, 1e3 * np.abs(model_d1(ee, f.hc_va_kms, 1.0, E, c1, c2, data["d1_s_va0"], data["conv"])) * cosb,
+                "-", color="C2",
                 label=f"fit: H_c V_A = {f.hc_va_kms:.1f} ± {f.hc_va_err:.1f} km/s")
     f2 = data["fits"].get("hc_va+streaming")
     if isinstance(f2, FitResult):
-        a1.plot(ee, 1e3 * np.abs(model_d1(ee, f2.hc_va_kms, f2.streaming_scale, E, c1, c2, data["d1_s"])) * cosb,
+        a1.plot(ee, 1e3 * np.abs(model_d1(ee, f2.hc_va_kms, f2.streaming_scale, E, c1, c2, data["d1_s_va0"],
+                                          data["conv"])) * cosb,
                 "-.", color="C2", label=f"fit with streaming scale {f2.streaming_scale:.2f}")
     markers = "osD^v<>ph*"
     for i, exp in enumerate(sorted({p["experiment"] for p in data["points"]})):
@@ -565,6 +696,12 @@ def _dipole_figure(data, path):
         approx = " (approximate, no errors)" if all(p["approximate"] for p in pts) else ""
         a1.errorbar(x, y, yerr=ye, fmt=markers[i % len(markers)], ms=4, capsize=2, color=f"C{(i + 4) % 10}",
                     label=exp + approx)
+        band = [p for p in pts if p["mean_cos_dec"] < 1.0]  # band A1: the model's band value beside it
+        if band:
+            a1.plot([p["energy_TeV"] for p in band],
+                    [1e3 * model_for_row(p, _interp_lnE(E, data["d1"], p["energy_TeV"]), data["b_ra_dec"])
+                     for p in band], "x", ms=6, color=f"C{(i + 4) % 10}",
+                    label=exp + ": model A1 in its declination band")
         ph = [p["phase_deg"] for p in pts]
         phe = [p["phase_err_deg"] if np.isfinite(p["phase_err_deg"]) else 0.0 for p in pts]
         a2.errorbar(x, ph, yerr=phe, fmt=markers[i % len(markers)], ms=4, capsize=2, color=f"C{(i + 4) % 10}")
@@ -577,7 +714,8 @@ def _dipole_figure(data, path):
     a1.legend(fontsize=6, ncol=2, loc="upper left", framealpha=0.8)
     a2.set_ylabel("RA phase [deg]")
     a2.set_ylim(0, 360)
-    a2.set_yticks([0, 90, 180, 270, 360])
+    a2.set_yticks([0, 90, 180, 270])  # no 360 label: it collided with the amplitude panel's 0
+    a1.set_yticks([t for t in a1.get_yticks() if 0 < t < a1.get_ylim()[1]])  # no 0 either
     a2.set_xlabel("kinetic energy [TeV]")
     a1.set_title("anisotropy at the Sun: projected amplitude and phase", fontsize=9)
     fig.tight_layout()

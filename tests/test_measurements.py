@@ -14,7 +14,7 @@ COLUMNS = [
     "id", "experiment", "energy_TeV", "energy_kind", "energy_min_TeV", "energy_max_TeV",
     "quantity", "value", "err_stat", "err_sys", "err_plus", "err_minus",
     "phase_deg", "phase_err_stat_deg", "phase_err_sys_deg", "phase_frame",
-    "dec_deg", "dec_err_plus_deg", "dec_err_minus_deg", "dec_band_min_deg", "dec_band_max_deg",
+    "dec_deg", "dec_err_plus_deg", "dec_err_minus_deg", "dec_band_min_deg", "dec_band_max_deg", "dec_band_source",
     "approximate", "journal_ref", "doi", "arxiv", "source_url", "location", "notes",
 ]
 REQUIRED_TEXT = ["id", "experiment", "energy_kind", "quantity", "phase_frame", "approximate",
@@ -129,3 +129,32 @@ def test_numbers_types_and_units(row):
         assert b is None or -90.0 <= b <= 90.0
     if b1 is not None and b2 is not None:
         assert b1 <= b2
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_a_declination_band_cites_where_it_was_read(row):
+    # Both ends or neither; a band is a number read in a source, so it names that source and the place in it.
+    b1, b2 = _float(row, "dec_band_min_deg"), _float(row, "dec_band_max_deg")
+    assert (b1 is None) == (b2 is None), f"{row['id']}: half a declination band"
+    src = row["dec_band_source"].strip()
+    if b1 is None:
+        assert not src, f"{row['id']}: dec_band_source without a band"
+        return
+    assert src.startswith(("http://", "https://", "github:")), src
+    assert any(w in src.lower() for w in ("abstract", "table", "fig", "sect", "sentence", "caption")), src
+
+
+def test_band_rows_are_compared_with_the_band_first_harmonic():
+    # The comparison uses <cos dec> of the band (fpsolve.observable.observed_points), not the
+    # equatorial upper bound 1: <cos dec> < 1 for any band but a zero-width one at the equator.
+    from fpsolve.observable import observed_points
+    from fpsolve.physics.dipole import band_mean_cos_dec
+
+    pts = {p["id"]: p for p in observed_points(ROWS)}
+    banded = [r for r in ROWS if r["quantity"] == "A1_RA" and r["dec_band_min_deg"]]
+    assert banded, "no A1_RA row with a declination band"
+    for r in banded:
+        want = band_mean_cos_dec(float(r["dec_band_min_deg"]), float(r["dec_band_max_deg"]))
+        assert pts[r["id"]]["mean_cos_dec"] == pytest.approx(want, rel=1e-12)
+        assert pts[r["id"]]["mean_cos_dec"] < 1.0
+        assert pts[r["id"]]["compare"].startswith("band A1")
