@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import markdown
+
 __all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep", "cache_key", "source_hash"]
 
 REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells", "t": "fixed_step"}
@@ -255,22 +257,21 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
         vals = [r["quantities"][name] for r in records]
         rows.append({"quantity": name, "values": vals,
                      **richardson(vals, ratio, 1.0 if name in UNIT_SCALE else None)})
-    lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", "",
-             "| level | overrides | unknowns | wall [s] | cached |", "|---|---|---|---|---|"]
-    for i, (s, r) in enumerate(zip(steps, records)):
-        lines.append(f"| {i} | {' '.join(s)} | {r['unknowns']} | {r['wall_s']:.2f} | {r['cached']} |")
+    lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", ""]
+    lines += markdown.table(["level", "overrides", "unknowns", "wall [s]", "cached"],
+                            [[i, " ".join(s), r["unknowns"], f"{r['wall_s']:.2f}", r["cached"]]
+                             for i, (s, r) in enumerate(zip(steps, records))])
     lines += ["", "Probes are evaluated at the requested (z, p) at every level (linear interpolation between z "
               "cell centres, in ln p between momentum centres: second order):", ""]
     for label in records[0].get("placements", {}):
         lines.append(f"- {label}: " + "; ".join(f"level {i}: {r.get('placements', {}).get(label, '?')}"
                                                 for i, r in enumerate(records)))
-    lines += ["", "| quantity | " + " | ".join(f"level {i}" for i in range(levels))
-              + " | observed order | Richardson | error estimate | converged digits | note |",
-              "|---" * (levels + 6) + "|"]
-    for row in rows:
-        lines.append(f"| {row['quantity']} | " + " | ".join(f"{v:.10g}" for v in row["values"])
-                     + f" | {row['order']:.3f} | {row['extrapolated']:.10g} | {row['error']:.2e} | {row['digits']:.2f}"
-                     f" | {row['note']} |")
+    lines.append("")
+    lines += markdown.table(["quantity", *(f"level {i}" for i in range(levels)), "observed order", "Richardson",
+                             "error estimate", "converged digits", "note"],
+                            [[row["quantity"], *(f"{v:.10g}" for v in row["values"]), f"{row['order']:.3f}",
+                              f"{row['extrapolated']:.10g}", f"{row['error']:.2e}", f"{row['digits']:.2f}", row["note"]]
+                             for row in rows])
     (out / "converge.md").write_text("\n".join(lines) + "\n")
     _figure(rows, records, out / "converge.png", len(refine))
     with h5py.File(out / "converge.h5", "w") as h5:
@@ -326,8 +327,7 @@ def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None,
     records = run_tasks([(str(case_path), list(overrides) + c, str(out / "cache")) for c in combos], scheduler, workers,
                         progress)
     names = list(records[0]["quantities"])
-    lines = ["| " + " | ".join(["run"] + names) + " |", "|---" * (len(names) + 1) + "|"]
-    for c, r in zip(combos, records):
-        lines.append("| " + " ".join(c) + " | " + " | ".join(f"{r['quantities'][k]:.6g}" for k in names) + " |")
+    lines = markdown.table(["run", *names], [[" ".join(c), *(f"{r['quantities'][k]:.6g}" for k in names)]
+                                             for c, r in zip(combos, records)])
     (out / "sweep.md").write_text("\n".join(lines) + "\n")
     return records

@@ -6,6 +6,8 @@ import json
 import time
 from pathlib import Path
 
+from fpsolve import markdown
+
 from . import PROBLEMS
 
 
@@ -33,15 +35,16 @@ def run_all(out, quick=False, only=None):
              f"of the scheme); {sum(c.passed for c in patches)} of {len(patches)} patch tests passed (comparisons "
              f"that hold by construction of the scheme, at round-off tolerance: they guard the construction and "
              f"say nothing about resolution); {sum(c.kind == 'info' for c in checks)} informational rows (printed "
-             f"forms of the paper, measured values).", "",
-             "| problem | kind | check | quantity | computed | reference | error | tolerance | result | reason |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"forms of the paper, measured values).", ""]
+    rows = []
     for c in checks:
         result = "info" if c.kind == "info" else ("pass" if c.passed else "**FAIL**")
         tol = "—" if c.kind == "info" else f"{c.tolerance:.1e}"
         kind = {"patch": "patch test"}.get(c.kind, c.kind)
-        lines.append(f"| {c.problem} | {kind} | {c.name} | {c.quantity} | {c.computed:.6g} | {c.reference:.6g} | "
-                     f"{c.error:.2e} | {tol} | {result} | {c.reason} |")
+        rows.append([c.problem, kind, c.name, c.quantity, f"{c.computed:.6g}", f"{c.reference:.6g}", f"{c.error:.2e}",
+                     tol, result, c.reason])
+    lines += markdown.table(["problem", "kind", "check", "quantity", "computed", "reference", "error", "tolerance",
+                             "result", "reason"], rows)
     lines += ["", "Wall time per problem: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), "",
               "Figures:"] + [f"- `{p.relative_to(out)}`" for p in sorted(out.rglob("*.png"))]
     (out / "report.md").write_text("\n".join(lines) + "\n")
