@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import markdown
+from .io import checksummed, save_figure, write_atomic, write_hdf5
 
 __all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep", "cache_key", "source_hash"]
 
@@ -91,8 +92,6 @@ def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix:
     """Solve one case (in whatever process runs it) and return its record: the run's basics plus
     ``details(result)``; cached as ``CACHE/<cache_key><suffix>.json`` (written atomically; an
     unreadable cache file is a miss; a failed run is never cached)."""
-    import os
-
     import fpsolve
 
     case = fpsolve.load_case(case_path, overrides)
@@ -115,10 +114,11 @@ def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix:
     record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": converged,
               "wall_s": result.timings["total_s"], "cached": False, **details(result)}
     if cache is not None and converged:
+        from .io import write_atomic
+
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, cache)
+        # workers may write one key at once (same content): no lock, the last rename wins
+        write_atomic(cache, json.dumps(record), lock=False)
     return record
 
 
@@ -236,8 +236,6 @@ def richardson(values, ratio, scale=None):
 def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="converge-out",
              scheduler=None, workers=None, progress=False):
     """Run a refinement ladder and write ``converge.md``, ``converge.png`` and ``converge.h5``; returns the rows."""
-    import h5py
-
     import fpsolve
 
     case = fpsolve.load_case(case_path, list(overrides))
@@ -272,18 +270,23 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
                             [[row["quantity"], *(f"{v:.10g}" for v in row["values"]), f"{row['order']:.3f}",
                               f"{row['extrapolated']:.10g}", f"{row['error']:.2e}", f"{row['digits']:.2f}", row["note"]]
                              for row in rows])
-    (out / "converge.md").write_text("\n".join(lines) + "\n")
+    write_atomic(out / "converge.md", "\n".join(lines) + "\n")
     _figure(rows, records, out / "converge.png", len(refine))
-    with h5py.File(out / "converge.h5", "w") as h5:
+
+    def fill(h5):
         h5.attrs["case"] = str(case_path)
         h5.attrs["refine"] = ",".join(refine)
         h5.attrs["ratio"] = ratio
-        h5.create_dataset("unknowns", data=[r["unknowns"] for r in records])
+        h5.attrs["fpsolve_version"] = fpsolve.__version__
+        h5.attrs["kind"] = "converge"
+        checksummed(h5, "unknowns", [r["unknowns"] for r in records])
         for row in rows:
             g = h5.create_group(row["quantity"].replace("/", "_"))
-            g.create_dataset("values", data=row["values"])
+            checksummed(g, "values", row["values"])
             for k in ("order", "extrapolated", "error", "digits"):
                 g.attrs[k] = row[k]
+
+    write_hdf5(out / "converge.h5", fill)
     return rows
 
 
@@ -309,8 +312,10 @@ def _figure(rows, records, path, n_axes):
     ax.set_ylabel("|q - q_Richardson|")
     ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=150)
+    finally:
+        plt.close(fig)
 
 
 def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None, workers=None, progress=False):
@@ -329,5 +334,5 @@ def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None,
     names = list(records[0]["quantities"])
     lines = markdown.table(["run", *names], [[" ".join(c), *(f"{r['quantities'][k]:.6g}" for k in names)]
                                              for c, r in zip(combos, records)])
-    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    write_atomic(out / "sweep.md", "\n".join(lines) + "\n")
     return records

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from fpsolve import markdown
+from fpsolve.io import write_atomic
 
 from . import PROBLEMS
 
@@ -27,7 +28,7 @@ def run_all(out, quick=False, only=None):
         t0 = time.perf_counter()
         checks += module.run(sub, quick=quick)
         times[name] = time.perf_counter() - t0
-    (out / "checks.json").write_text(json.dumps([c.record() for c in checks], indent=1))
+    write_atomic(out / "checks.json", json.dumps([c.record() for c in checks], indent=1))
     counted = [c for c in checks if c.kind == "check"]
     patches = [c for c in checks if c.kind == "patch"]
     lines = [f"# fpsolve validation report{' (quick)' if quick else ''}", "",
@@ -47,5 +48,5 @@ def run_all(out, quick=False, only=None):
                              "result", "reason"], rows)
     lines += ["", "Wall time per problem: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), "",
               "Figures:"] + [f"- `{p.relative_to(out)}`" for p in sorted(out.rglob("*.png"))]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    write_atomic(out / "report.md", "\n".join(lines) + "\n")
     return checks
