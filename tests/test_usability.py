@@ -107,3 +107,127 @@ def test_report_absolute_difference_where_closed_form_is_zero():
     # a non-zero closed form stays relative
     kzz = next(r for r in rows if r.quantity == "kappa_zz")
     assert not kzz.absolute and kzz.rel_diff == pytest.approx(kzz.quadrature / kzz.closed - 1)
+
+
+# --- residual figure --------------------------------------------------------------------------
+def test_residual_figure_ends_with_the_final_residual(tmp_path, monkeypatch):
+    """The residual history holds the residual *before* each step; the final one (after the last
+    step) is the figure's last point (before: only a dotted line, no point)."""
+    from fpsolve import plotting
+    from fpsolve.solvers import SolveInfo
+
+    info = SolveInfo(method="direct", rtol=1e-10, residual=5.9e-11, residual_history=[1.0, 1.3e-10],
+                     corrections=[1.0, 3.8e-11])
+    x, h = plotting.residual_points(info)
+    assert list(x) == [1, 2, 3] and h[-1] == 5.9e-11
+    sweep = SolveInfo(method="sweep", rtol=1e-10, residual=3e-7, residual_history=[3e-7], corrections=[1, 2e-7, 8e-14])
+    x, h = plotting.residual_points(sweep)
+    assert list(x) == [4] and list(h) == [3e-7]  # not twice
+    r = fpsolve.solve(fpsolve.load_case(SLAB, ["grid.z_cells=20", "grid.mu_cells=8"]))
+    drawn = []
+    monkeypatch.setattr(plotting._Writer, "save", lambda self, fig, name: drawn.append(fig))
+    plotting.file_figures(r, tmp_path / "x", ["residual"])
+    ys = [line.get_ydata()[-1] for line in drawn[0].axes[0].lines]
+    assert r.info.residual in ys
+
+
+# --- help texts -------------------------------------------------------------------------------
+def test_every_option_and_argument_has_help():
+    from fpsolve.cli import _parser
+
+    ap = _parser()
+    sub = next(a for a in ap._actions if a.__class__.__name__ == "_SubParsersAction")
+    missing = [f"{name} {a.dest}" for name, p in sub.choices.items() for a in p._actions
+               if a.dest != "help" and not a.help]
+    assert not missing, missing
+    sweep = sub.choices["sweep"].format_help()
+    assert "section.key=v1,v2" in sweep and "product" in sweep
+    conv = sub.choices["converge"].format_help()
+    for text in ("--levels N", "--ratio R", "--out DIR"):
+        assert text in conv
+
+
+# --- the logging story ------------------------------------------------------------------------
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "fpsolve.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_quiet_default_verbose_levels(tmp_path):
+    """-q: the one-line verdict, no summary; default: the summary, nothing on stderr; -v: timestamped
+    progress of the solve (LU, refinement steps with forward-error estimates) on stderr; -vv: fpsolve's
+    debug lines and no other library's (before: -q printed the summary, -v nothing, -vv a numba line)."""
+    base = ["run", str(SLAB), "grid.z_cells=20", "grid.mu_cells=8", "solver.method=direct", "-o"]
+    q = _cli("-q", *base, "q.h5", cwd=tmp_path)
+    assert q.returncode == 0 and q.stdout.strip().splitlines() == ["wrote q.h5: CONVERGED, trustworthy"]
+    assert q.stderr == ""
+    d = _cli(*base, "d.h5", cwd=tmp_path)
+    assert d.returncode == 0 and "balance:" in d.stdout and d.stderr == ""
+    v = _cli("-v", *base, "v.h5", cwd=tmp_path)
+    lines = v.stderr.splitlines()
+    assert lines and all(re.match(r"^\d\d:\d\d:\d\d\.\d{3} fpsolve: ", ln) for ln in lines), lines
+    for text in ("coefficients", "direct: LU done", "refinement step 1: residual before", "forward-error estimate"):
+        assert any(text in ln for ln in lines), text
+    assert "march:" not in v.stderr
+    vv = _cli("-vv", *base, "vv.h5", cwd=tmp_path)
+    assert "method" in vv.stderr or "wrote" in vv.stderr
+    assert all(" fpsolve: " in ln for ln in vv.stderr.splitlines()), vv.stderr  # nothing from numba & co.
+    assert len(vv.stderr.splitlines()) > len(lines)
+
+
+def test_progress_flag_draws_no_march_bar_for_a_direct_solve(tmp_path):
+    p = _cli("run", str(SLAB), "grid.z_cells=20", "grid.mu_cells=8", "solver.method=direct", "--progress",
+             "-o", "p.h5", cwd=tmp_path)
+    assert p.returncode == 0 and "march" not in p.stderr, p.stderr
+
+
+# --- info ------------------------------------------------------------------------------------
+def test_info_first_line_carries_the_trust_flags(tmp_path):
+    _cli("-q", "run", str(SLAB), "grid.z_cells=20", "grid.mu_cells=8", "-o", "r.h5", cwd=tmp_path)
+    out = _cli("info", "r.h5", cwd=tmp_path).stdout.splitlines()
+    assert out[0] == "r.h5: CONVERGED, trustworthy"
+    quiet = _cli("-q", "info", "r.h5", cwd=tmp_path).stdout.splitlines()
+    assert quiet == [out[0]]
+
+
+def test_info_on_a_checkpoint_names_the_full_restart_command(tmp_path):
+    """The checkpoint of a march stores its `fpsolve run ... -o OUT --restart CK` line, overrides included
+    (before: `fpsolve run CASE --restart CK (the same overrides)`)."""
+    args = ["run", str(SLAB), "grid.z_cells=20", "grid.mu_cells=8", "solver.method=march", "solver.max_steps=3",
+            "--checkpoint-every", "1", "-o", "sub_out.h5"]
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 3  # not converged in 3 steps: nothing written, the checkpoint stays
+    info = _cli("info", "sub_out.checkpoint.h5", cwd=tmp_path)
+    assert info.returncode == 0
+    line = info.stdout.strip()
+    assert "CHECKPOINT" in line
+    for text in ("grid.z_cells=20", "solver.max_steps=3", "-o sub_out.h5", "--restart sub_out.checkpoint.h5",
+                 "--checkpoint-every 1"):
+        assert text in line, (text, line)
+
+
+# --- study files through the one atomic writer --------------------------------------------------
+def test_converge_h5_and_cache_use_the_atomic_writer(tmp_path, monkeypatch):
+    import fpsolve.io as fio
+
+    written = []
+    real = fio.write_atomic
+
+    def spy(path, data, **kw):
+        written.append(Path(path).name)
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(fio, "write_atomic", spy)
+    monkeypatch.setattr(studies, "write_atomic", spy)
+    monkeypatch.setattr(studies, "run_tasks", lambda tasks, *a, **k: _fake_records(len(tasks)))
+    studies.converge(str(SLAB), [], ["z"], 3, 2.0, tmp_path)
+    assert {"converge.md", "converge.png", "converge.h5"} <= set(written), written
+    import h5py
+
+    with h5py.File(tmp_path / "converge.h5", "r") as h5:
+        assert h5.attrs["complete"] and h5["unknowns"].fletcher32
+    # the run cache: a real (small) solve writes its record through the same writer
+    written.clear()
+    studies.cached_solve(str(SLAB), ["grid.z_cells=20", "grid.mu_cells=8"], str(tmp_path / "cache"), "", lambda r: {})
+    assert len(written) == 1 and written[0].endswith(".json")
+    assert not list((tmp_path / "cache").glob(".*"))  # no temporary or lock file left
