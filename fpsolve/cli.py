@@ -21,7 +21,13 @@ exit 2); an output that cannot be written (disk full, read-only file system) exi
 line and the previous file intact; SIGINT/SIGTERM (:func:`interruptible`) stop a run with one
 line — a march flushes a checkpoint and names the ``--restart`` command — and study commands
 terminate their worker processes; exit 128 + the signal number (130, 143).  A closed stdout
-(``fpsolve info X.h5 | head``) ends quietly with status 141.
+(``fpsolve info X.h5 | head``) ends quietly with status 141.  A grid whose estimated memory exceeds
+what the process can get (address-space limit or RAM, :func:`check_memory`) is refused before
+any work, and memory running out during a run is one line (exit 6, both).
+
+Output levels (:func:`configure_logging`): ``-q`` the one-line verdict on stdout, errors on stderr;
+default the summary, warnings; ``-v`` timestamped progress of the solve from fpsolve's loggers
+(``fpsolve.run``, ``fpsolve.solvers``, ``fpsolve.timestepping``); ``-vv`` their debug lines.
 """
 from __future__ import annotations
 
@@ -47,7 +53,60 @@ from .report import format_report, physics_report
 log = logging.getLogger("fpsolve")
 
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_NUMERICAL, EXIT_OUTPUT = 0, 2, 3, 4, 5
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_NUMERICAL, EXIT_OUTPUT, EXIT_MEMORY = 0, 2, 3, 4, 5, 6
+
+
+class OutOfMemory(Exception):
+    """A grid whose estimated memory exceeds what this process can get (exit 6, one line)."""
+
+
+def _meminfo_gb(field: str):
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0**2
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _vm_size_gb():
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) / 1024.0**2
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def memory_available_gb():
+    """``(GB, what)``: the memory a run of this process can still get — the address-space limit
+    (``ulimit -v``, RLIMIT_AS) less the address space already mapped, or else the machine's RAM
+    (MemTotal); ``(None, "")`` when neither is known."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        return soft / 1024.0**3 - _vm_size_gb(), f"address-space limit {soft / 1024.0**3:.3g} GB (ulimit -v)"
+    total = _meminfo_gb("MemTotal")
+    return (total, "RAM") if total is not None else (None, "")
+
+
+def check_memory(case) -> float:
+    """Refuse before any work (:class:`OutOfMemory`, exit 6) a grid whose estimated memory exceeds
+    what the process can get (:func:`memory_available_gb`); a warning when it exceeds the RAM
+    available now (MemAvailable: other processes may free it).  Returns the estimate (GB)."""
+    need = case.estimated_memory_gb()
+    have, what = memory_available_gb()
+    if have is not None and need > have:
+        raise OutOfMemory(f"{case.origin}: not enough memory for this grid: estimated {need:.3g} GB, available "
+                          f"{max(have, 0.0):.3g} GB ({what}); allowed: fewer cells ([grid]) or more memory")
+    now = _meminfo_gb("MemAvailable")
+    if now is not None and need > now:
+        log.warning("estimated memory %.3g GB exceeds the RAM available now (%.3g GB): the run may swap or fail",
+                    need, now)
+    return need
 
 
 class _Parser(argparse.ArgumentParser):
@@ -367,6 +426,24 @@ def _main(argv) -> int:
             raise
         print(f"fpsolve: numerical error: {err}", file=sys.stderr)
         return EXIT_NUMERICAL
+    except OutOfMemory as err:
+        if args.debug:
+            raise
+        print(f"fpsolve: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_MEMORY
+    except (MemoryError, SystemError) as err:
+        # SuperLU's gstrf reports a failed allocation as "SystemError: gstrf was called with invalid
+        # arguments"; numpy raises MemoryError
+        if args.debug or (isinstance(err, SystemError) and "gstrf" not in str(err)):
+            raise
+        _flush_stdout()
+        need = getattr(args, "memory_estimate_gb", None)
+        have, what = getattr(args, "memory_available", None) or memory_available_gb()
+        print(f"fpsolve: error: out of memory during the run"
+              + (f": estimated {need:.3g} GB" if need is not None else "")
+              + (f", available {max(have, 0.0):.3g} GB ({what})" if have is not None else "")
+              + "; allowed: fewer cells ([grid]) or more memory; nothing written", file=sys.stderr)
+        return EXIT_MEMORY
     except (CaseError, ValueError) as err:  # FileFormatError, OutputPathError included
         if args.debug:
             raise
@@ -440,6 +517,50 @@ def _progress(args, case, ck_path, case_key, latest, marching=True):
     return callback, bar
 
 
+#: What SuperLU's C code prints on a failed allocation (before scipy raises): replaced by our one line.
+_C_NOISE = re.compile(r"malloc fails for [^\n]*?(\.|\n|$)|Can't expand MemType[^\n]*(\n|$)")
+
+
+@contextlib.contextmanager
+def _c_stderr_filtered():
+    """Inside the block, file descriptor 2 (where C libraries write) goes to a temporary file, while
+    Python's stderr (log lines, the progress bar) still reaches the terminal at once; afterwards the
+    captured text is replayed without SuperLU's allocation-failure message (the out-of-memory
+    exit prints one line of its own)."""
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    real = os.fdopen(saved, "w", buffering=1, closefd=False)
+    old = sys.stderr
+    streams = [(h, h.stream) for h in _HANDLER]
+    cap = tempfile.TemporaryFile()
+    os.dup2(cap.fileno(), 2)
+    sys.stderr = real
+    for h in _HANDLER:
+        h.setStream(real)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            real.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = old
+        for h, stream in streams:
+            h.setStream(stream)
+        cap.seek(0)
+        text = _C_NOISE.sub("", cap.read().decode("utf-8", "replace"))
+        cap.close()
+        if text.strip():
+            sys.stderr.write(text if text.endswith("\n") else text + "\n")
+            sys.stderr.flush()
+
+
 def _output(args) -> Path:
     return Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
 
@@ -466,6 +587,9 @@ def _run(args) -> int:
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     check_run_limits(case)
+    if not case.has_time:
+        args.memory_estimate_gb = check_memory(case)
+        args.memory_available = memory_available_gb()  # before the run maps its own memory
     if case.has_time:  # physical-time run (fpsolve.transient)
         from .transient import run_cli
 
@@ -491,10 +615,11 @@ def _run(args) -> int:
             raise OutputPathError(f"--checkpoint {ck_path}: the same file as the output; allowed: another name")
     with output_lock(out), interruptible():
         latest = [None]
-        callback, bar = _progress(args, case, ck_path, key, latest, marching)
         t0 = time.perf_counter()
         try:
-            result = solve(case, restart=state, callback=callback)
+            with _c_stderr_filtered():
+                callback, bar = _progress(args, case, ck_path, key, latest, marching)
+                result = solve(case, restart=state, callback=callback)
         except Interrupted as sig:
             if bar is not None:
                 bar.close()
@@ -617,7 +742,8 @@ def _converge(args) -> int:
     if "t" in refine and not case.has_time:
         raise CaseError(f"--refine t: {args.case} has no [time] section; allowed: z, mu, p for a steady case")
     for level in ladder(case, refine, args.levels, args.ratio):  # every level is a valid case before any run
-        _load(args.case, list(args.overrides) + level)
+        finest = _load(args.case, list(args.overrides) + level)
+    check_memory(finest)  # the finest level fits in this machine's memory (exit 6)
     check_output_dir(args.out)
     with interruptible(children=True):
         rows = converge(args.case, args.overrides, refine, args.levels, args.ratio, args.out, args.scheduler,
@@ -667,7 +793,7 @@ def _sweep(args) -> int:
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     for combo in itertools.product(*axes):  # every run is a valid case before the first one starts
-        _load(args.case, fixed + list(combo))
+        check_memory(_load(args.case, fixed + list(combo)))
     check_output_dir(args.out)
     with interruptible(children=True):
         records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers, _want_bar(args))

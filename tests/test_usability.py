@@ -231,3 +231,54 @@ def test_converge_h5_and_cache_use_the_atomic_writer(tmp_path, monkeypatch):
     studies.cached_solve(str(SLAB), ["grid.z_cells=20", "grid.mu_cells=8"], str(tmp_path / "cache"), "", lambda r: {})
     assert len(written) == 1 and written[0].endswith(".json")
     assert not list((tmp_path / "cache").glob(".*"))  # no temporary or lock file left
+
+
+# --- memory -------------------------------------------------------------------------------------
+def _limited(limit_gb):
+    import resource
+
+    def set_limit():
+        resource.setrlimit(resource.RLIMIT_AS, (int(limit_gb * 1024**3), resource.RLIM_INFINITY))
+    return set_limit
+
+
+def test_grid_over_the_address_space_limit_is_refused_before_work(tmp_path):
+    """`ulimit -v 6000000` and a 7.7 GB grid: before, a 38-line `SystemError: gstrf was called with
+    invalid arguments` after the assembly; now one line naming estimate and limit, exit 6."""
+    import os
+
+    proc = subprocess.run([sys.executable, "-m", "fpsolve.cli", "run", str(SLAB), "grid.z_cells=3200",
+                           "grid.mu_cells=512", "solver.method=direct", "-o", "big.h5"], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          preexec_fn=_limited(6000000 / 1024**2), timeout=300)
+    assert proc.returncode == 6, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "not enough memory for this grid: estimated 7.69 GB" in proc.stderr
+    assert "address-space limit 5.72 GB (ulimit -v)" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+OOM_SCRIPT = """
+import resource, sys
+import fpsolve.cli as cli
+cli.check_memory = lambda case: case.estimated_memory_gb()  # no refusal: the run itself must run out
+from fpsolve.warmup import compile_kernels
+compile_kernels()
+resource.setrlimit(resource.RLIMIT_AS, (int((cli._vm_size_gb() + 0.6) * 1024**3), resource.RLIM_INFINITY))
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_out_of_memory_during_the_run_is_one_line(tmp_path):
+    """Memory running out inside SuperLU (its C messages 'Can't expand MemType', 'malloc fails' and
+    scipy's SystemError) or numpy (MemoryError): one line naming estimate and limit, exit 6."""
+    import os
+
+    proc = subprocess.run([sys.executable, "-c", OOM_SCRIPT, "run", str(SLAB), "grid.z_cells=1000", "grid.mu_cells=256",
+                           "solver.method=direct", "-o", "oom.h5"], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert proc.returncode == 6, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("fpsolve: error: out of memory during the run: estimated 1.1 GB")
+    assert "address-space limit" in proc.stderr and "nothing written" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
