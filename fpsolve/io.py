@@ -569,7 +569,12 @@ def describe_file(path) -> str | None:
     """One line for a file that is not a result (a checkpoint); None for a result file.  Raises
     :class:`FileFormatError` like the readers (missing, temporary, incomplete, corrupted)."""
     with _open_valid(path) as h5:
-        if h5.attrs.get("kind") != "checkpoint":
+        kind = h5.attrs.get("kind")
+        if kind == "time_checkpoint":  # fpsolve.transient.CHECKPOINT_KIND
+            return (f"{path}: CHECKPOINT of a physical-time run at t = {_attr(h5, path, 't', float):.6g} L/c, step "
+                    f"{_attr(h5, path, 'step', int)}, fpsolve {h5.attrs.get('fpsolve_version', '?')}; continue with: "
+                    f"fpsolve run CASE --restart {path} (the case, overrides and -o of the interrupted run)")
+        if kind != "checkpoint":
             return None
         for name in h5:
             _read(h5, path, name)

@@ -282,3 +282,54 @@ def test_out_of_memory_during_the_run_is_one_line(tmp_path):
     assert proc.stderr.startswith("fpsolve: error: out of memory during the run: estimated 1.1 GB")
     assert "address-space limit" in proc.stderr and "nothing written" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- signals and stdout ---------------------------------------------------------------------------
+SLOW_WRITE = """
+import pathlib, sys, time
+import fpsolve.io as io
+real = io.write_result
+def slow(result, path):
+    pathlib.Path("started").write_text("x")
+    time.sleep(60)
+    return real(result, path)
+io.write_result = slow
+from fpsolve.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_after_the_summary_keeps_stdout(tmp_path):
+    """SIGTERM while the result is being written: the summary already printed reaches stdout (a pipe,
+    block-buffered) before the one stderr line, exit 143, nothing written.  (A regression guard: the
+    flush before the signal's line; the loss reported in issue 9 did not reproduce on this branch's
+    base.)"""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITE, "run", str(SLAB), "grid.z_cells=20", "grid.mu_cells=8",
+                             "-o", "r.h5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert out.startswith("fpsolve ") and "balance:" in out and "trustworthy" in out
+    assert err == "fpsolve: interrupted by SIGTERM\n"
+    assert not (tmp_path / "r.h5").exists()
+
+
+def test_info_on_a_time_checkpoint_is_one_line(tmp_path):
+    """Before: `fpsolve: error: ...checkpoint.h5: not an fpsolve result file` (exit 2)."""
+    burst = ROOT / "cases" / "burst_slab.toml"
+    r = _cli("-q", "run", str(burst), "time.end=0.2", "time.output_times=[0.1,0.2]", "grid.z_cells=30",
+             "grid.mu_cells=8", "--checkpoint-every", "5", "-o", "b.h5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n") == 1 and r.stdout.startswith("wrote b.h5: ")  # -q: the verdict only
+    info = _cli("info", "b.checkpoint.h5", cwd=tmp_path)
+    assert info.returncode == 0 and info.stdout.count("\n") == 1, info.stderr
+    assert info.stdout.startswith("b.checkpoint.h5: CHECKPOINT of a physical-time run at t = ")
+    assert "--restart b.checkpoint.h5" in info.stdout
