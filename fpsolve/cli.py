@@ -651,7 +651,7 @@ def _run(args) -> int:
 
             pngs = standard_figures(result, out.with_suffix(""))
         if args.quiet:  # the one-line verdict
-            print(f"wrote {out}: {verdict(result)}" + (f" (+ {len(pngs)} figures)" if pngs else ""))
+            print(f"wrote {out}: {verdict(result, alone=True)}" + (f" (+ {len(pngs)} figures)" if pngs else ""))
         else:
             print(f"wrote {out}" + ("" if result.trustworthy else "   (flagged: not trustworthy, see above)"))
             for png in pngs:
@@ -661,8 +661,9 @@ def _run(args) -> int:
     return 0 if result.info.converged else EXIT_NOT_CONVERGED
 
 
-def verdict(result) -> str:
-    """CONVERGED / NOT CONVERGED and the trust flag, one line (``fpsolve -q run``, ``fpsolve info``)."""
+def verdict(result, alone: bool = False) -> str:
+    """CONVERGED / NOT CONVERGED and the trust flag, one line (``fpsolve -q run``, ``fpsolve info``);
+    ``alone``: no summary follows (``-q``), so the first failed criterion is named here."""
     if getattr(result, "kind", "") == "timeseries":
         first = "physical-time run, " + ("COMPLETED" if result.info.completed else "NOT COMPLETED")
     else:
@@ -670,6 +671,8 @@ def verdict(result) -> str:
     if result.trustworthy:
         return f"{first}, trustworthy"
     failures = result.trust_failures() if hasattr(result, "trust_failures") else []
+    if not alone:
+        return f"{first} — NOT TRUSTWORTHY (see the flags below)"
     return f"{first} — NOT TRUSTWORTHY" + (f": {len(failures)} flag(s), first: {failures[0]}" if failures else "")
 
 
@@ -719,7 +722,7 @@ def _validate(args) -> int:
     with interruptible(children=True):
         checks = run_all(args.out, quick=args.quick, only=only)
     failed = [c for c in checks if not c.passed]
-    for c in failed:
+    for c in failed if not args.quiet else ():
         print(f"FAIL {c.problem}: {c.name}: {c.computed:.6g} vs {c.reference:.6g} (tolerance {c.tolerance:.1e})")
     n = sum(c.kind == "check" for c in checks)
     print(f"validation: {n - len(failed)} of {n} checks passed; report {Path(args.out) / 'report.md'}")
@@ -748,7 +751,7 @@ def _converge(args) -> int:
     with interruptible(children=True):
         rows = converge(args.case, args.overrides, refine, args.levels, args.ratio, args.out, args.scheduler,
                         args.workers, _want_bar(args))
-    for row in rows:
+    for row in rows if not args.quiet else ():
         print(f"{row['quantity']:40s} order {row['order']:6.3f}  Richardson {row['extrapolated']:.10g}"
               f"  +- {row['error']:.2e}  ({row['digits']:.1f} digits) {row['note']}")
     print(f"wrote {Path(args.out) / 'converge.md'}")
@@ -811,11 +814,11 @@ def _info(args) -> int:
         return 0
     r = read(args.file)
     if getattr(r, "kind", "") == "timeseries":
-        print(f"{args.file}: {verdict(r)}")
+        print(f"{args.file}: {verdict(r, alone=args.quiet)}")
         if not args.quiet:
             print(r.summary())
         return 0
-    print(f"{args.file}: {verdict(r)}")
+    print(f"{args.file}: {verdict(r, alone=args.quiet)}")
     if not args.quiet:
         print(r.summary())
         print(f"written by fpsolve {r.version}")
@@ -849,8 +852,11 @@ def _plot(args) -> int:
             pngs = time_figures(r, stem, what)
         else:
             pngs = file_figures(r, stem, what)
-        for png in pngs:
-            print(f"wrote {png}")
+        if args.quiet:
+            print(f"wrote {len(pngs)} figures: {stem}_{{{','.join(what)}}}.png")
+        else:
+            for png in pngs:
+                print(f"wrote {png}")
     return 0
 
 
