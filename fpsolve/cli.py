@@ -382,7 +382,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     pkg.propagate = False  # never twice, never through a root handler set to another level
     _HANDLER.append(handler)
     logging.getLogger().setLevel(logging.ERROR if quiet else logging.WARNING)
-    logging.captureWarnings(False)
+    logging.captureWarnings(quiet)  # -q: Python warnings go to logging (py.warnings), below ERROR: silent
 
 
 def _flush_stdout() -> None:
@@ -535,7 +535,9 @@ def _c_stderr_filtered():
     except (OSError, ValueError, AttributeError):
         yield
         return
-    real = os.fdopen(saved, "w", buffering=1, closefd=False)
+    # the terminal, for Python's writes meanwhile; it stays open while anything holds it (the
+    # progress bar is closed after this block)
+    real = os.fdopen(saved, "w", buffering=1)
     old = sys.stderr
     streams = [(h, h.stream) for h in _HANDLER]
     cap = tempfile.TemporaryFile()
@@ -549,7 +551,6 @@ def _c_stderr_filtered():
         with contextlib.suppress(Exception):
             real.flush()
         os.dup2(saved, 2)
-        os.close(saved)
         sys.stderr = old
         for h, stream in streams:
             h.setStream(stream)
