@@ -99,6 +99,8 @@ def check_memory(case) -> float:
     available now (MemAvailable: other processes may free it).  Returns the estimate (GB)."""
     need = case.estimated_memory_gb()
     have, what = memory_available_gb()
+    log.debug("memory: estimated %.3g GB for %s; available %s", need, case.origin,
+              "unknown" if have is None else f"{have:.3g} GB ({what})")
     if have is not None and need > have:
         raise OutOfMemory(f"{case.origin}: not enough memory for this grid: estimated {need:.3g} GB, available "
                           f"{max(have, 0.0):.3g} GB ({what}); allowed: fewer cells ([grid]) or more memory")
@@ -601,6 +603,7 @@ def _run(args) -> int:
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     case_file = resolve_case_path(args.case)
     check_output_path(out, inputs=[case_file, args.restart])
+    log.debug("output %s checked (folder writable, no other writer); case digest %s", out, case.digest()[:16])
     key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
     state = read_checkpoint(args.restart, key) if args.restart else None
     marching = args.restart is not None or case.solver.method == "march"

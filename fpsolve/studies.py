@@ -18,6 +18,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,6 +30,8 @@ from . import markdown
 from .io import checksummed, save_figure, write_atomic, write_hdf5
 
 __all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep", "cache_key", "source_hash"]
+
+log = logging.getLogger(__name__)  # one line per finished run at INFO (``fpsolve -v``)
 
 REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells", "t": "fixed_step"}
 AXES = ("z", "mu", "p")  # the order of GridSection.cells
@@ -144,6 +147,19 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
     processes; results in task order; ``progress`` draws a bar over finished runs (stderr).  ``task``
     is the module-level function each tuple is given to (default :func:`run_task`)."""
     bar = _bar(len(tasks), progress)
+    done = [0]
+
+    def finished(t, record=None):  # the bar, and one log line per run (``fpsolve -v``)
+        done[0] += 1
+        if bar is not None:
+            bar.update(1)
+        if isinstance(record, dict):
+            log.info("run %d of %d done: %s (%s unknowns, %.2f s%s)", done[0], len(tasks), " ".join(record.get(
+                "overrides", t[1])) or "(the case)", record.get("unknowns", "?"), record.get("wall_s", 0.0),
+                ", cached" if record.get("cached") else "")
+        else:
+            log.info("run %d of %d done", done[0], len(tasks))
+
     try:
         if scheduler is not None:
             try:
@@ -152,23 +168,20 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
                 raise ValueError("--scheduler needs dask.distributed (pip install distributed)") from err
             client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
             futures = [client.submit(task, *t, pure=False) for t in tasks]
-            if bar is not None:
-                for _ in dask_completed(futures):
-                    bar.update(1)
+            for _ in dask_completed(futures):
+                finished(None)
             return client.gather(futures)
         if workers == 1 or len(tasks) == 1:
             out = []
             for t in tasks:
                 out.append(task(*t))
-                if bar is not None:
-                    bar.update(1)
+                finished(t, out[-1])
             return out
         # spawn, not fork: numba's OpenMP threads make fork unsafe once the parent ran a kernel
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(task, *t) for t in tasks]
-            if bar is not None:
-                for _ in as_completed(futures):
-                    bar.update(1)
+            futures = {pool.submit(task, *t): t for t in tasks}
+            for fu in as_completed(futures):
+                finished(futures[fu], fu.result() if fu.exception() is None else None)
             return [fu.result() for fu in futures]
     finally:
         if bar is not None:

@@ -333,3 +333,25 @@ def test_info_on_a_time_checkpoint_is_one_line(tmp_path):
     assert info.returncode == 0 and info.stdout.count("\n") == 1, info.stderr
     assert info.stdout.startswith("b.checkpoint.h5: CHECKPOINT of a physical-time run at t = ")
     assert "--restart b.checkpoint.h5" in info.stdout
+
+
+def _fake_task(case_path, overrides, cache_dir):
+    return {"overrides": list(overrides), "unknowns": 10, "wall_s": 0.5, "cached": False}
+
+
+def test_studies_log_each_finished_run(caplog):
+    """-v during a sweep or ladder: one line per finished run (before: nothing until the end)."""
+    import logging
+
+    logger = logging.getLogger("fpsolve.studies")
+    logger.addHandler(caplog.handler)  # the CLI's configuration may have stopped propagation
+    old = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        studies.run_tasks([("c", ["a.b=1"], None), ("c", ["a.b=2"], None)], workers=1, task=_fake_task)
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(old)
+    lines = list(dict.fromkeys(r.getMessage() for r in caplog.records if r.name == "fpsolve.studies"))  # a record
+    # reaches caplog's handler twice when "fpsolve" still propagates to the root
+    assert lines == ["run 1 of 2 done: a.b=1 (10 unknowns, 0.50 s)", "run 2 of 2 done: a.b=2 (10 unknowns, 0.50 s)"]
