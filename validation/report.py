@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from fpsolve import markdown
 from fpsolve.io import write_atomic
 
 from . import PROBLEMS
+
+log = logging.getLogger("fpsolve.validation")  # one line per problem at INFO (``fpsolve -v validate``)
 
 
 def run_all(out, quick=False, only=None):
@@ -26,8 +29,11 @@ def run_all(out, quick=False, only=None):
         sub = out / name
         sub.mkdir(exist_ok=True)
         t0 = time.perf_counter()
-        checks += module.run(sub, quick=quick)
+        new = module.run(sub, quick=quick)
+        checks += new
         times[name] = time.perf_counter() - t0
+        log.info("validation %s: %d of %d checks passed in %.1f s", name, sum(c.passed for c in new), len(new),
+                 times[name])
     write_atomic(out / "checks.json", json.dumps([c.record() for c in checks], indent=1))
     counted = [c for c in checks if c.kind == "check"]
     patches = [c for c in checks if c.kind == "patch"]
