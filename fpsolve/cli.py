@@ -21,7 +21,13 @@ exit 2); an output that cannot be written (disk full, read-only file system) exi
 line and the previous file intact; SIGINT/SIGTERM (:func:`interruptible`) stop a run with one
 line — a march flushes a checkpoint and names the ``--restart`` command — and study commands
 terminate their worker processes; exit 128 + the signal number (130, 143).  A closed stdout
-(``fpsolve info X.h5 | head``) ends quietly with status 141.
+(``fpsolve info X.h5 | head``) ends quietly with status 141.  A grid whose estimated memory exceeds
+what the process can get (address-space limit or RAM, :func:`check_memory`) is refused before
+any work, and memory running out during a run is one line (exit 6, both).
+
+Output levels (:func:`configure_logging`): ``-q`` the one-line verdict on stdout, errors on stderr;
+default the summary, warnings; ``-v`` timestamped progress of the solve from fpsolve's loggers
+(``fpsolve.run``, ``fpsolve.solvers``, ``fpsolve.timestepping``); ``-vv`` their debug lines.
 """
 from __future__ import annotations
 
@@ -47,7 +53,62 @@ from .report import format_report, physics_report
 log = logging.getLogger("fpsolve")
 
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_NUMERICAL, EXIT_OUTPUT = 0, 2, 3, 4, 5
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_NUMERICAL, EXIT_OUTPUT, EXIT_MEMORY = 0, 2, 3, 4, 5, 6
+
+
+class OutOfMemory(Exception):
+    """A grid whose estimated memory exceeds what this process can get (exit 6, one line)."""
+
+
+def _meminfo_gb(field: str):
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0**2
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _vm_size_gb():
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) / 1024.0**2
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def memory_available_gb():
+    """``(GB, what)``: the memory a run of this process can still get — the address-space limit
+    (``ulimit -v``, RLIMIT_AS) less the address space already mapped, or else the machine's RAM
+    (MemTotal); ``(None, "")`` when neither is known."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        return soft / 1024.0**3 - _vm_size_gb(), f"address-space limit {soft / 1024.0**3:.3g} GB (ulimit -v)"
+    total = _meminfo_gb("MemTotal")
+    return (total, "RAM") if total is not None else (None, "")
+
+
+def check_memory(case) -> float:
+    """Refuse before any work (:class:`OutOfMemory`, exit 6) a grid whose estimated memory exceeds
+    what the process can get (:func:`memory_available_gb`); a warning when it exceeds the RAM
+    available now (MemAvailable: other processes may free it).  Returns the estimate (GB)."""
+    need = case.estimated_memory_gb()
+    have, what = memory_available_gb()
+    log.debug("memory: estimated %.3g GB for %s; available %s", need, case.origin,
+              "unknown" if have is None else f"{have:.3g} GB ({what})")
+    if have is not None and need > have:
+        raise OutOfMemory(f"{case.origin}: not enough memory for this grid: estimated {need:.3g} GB, available "
+                          f"{max(have, 0.0):.3g} GB ({what}); allowed: fewer cells ([grid]) or more memory")
+    now = _meminfo_gb("MemAvailable")
+    if now is not None and need > now:
+        log.warning("estimated memory %.3g GB exceeds the RAM available now (%.3g GB): the run may swap or fail",
+                    need, now)
+    return need
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +117,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         print(f"fpsolve: error: {message}; see `{self.prog} --help`", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+
+
+EXIT_TEXT = ("exit status: 0 success; 1 validate: a check failed; 2 bad input or unusable output path (nothing "
+             "done); 3 not converged; 4 NaN/Inf; 5 output not written (disk full, I/O error); 6 not enough memory "
+             "for the grid (estimate vs available, see README); 130/143 SIGINT/SIGTERM; 141 stdout closed")
 
 
 def _count(lo):
@@ -85,13 +151,17 @@ def _number(lo, *, open_lo=True):
 
 def _parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="fpsolve", description="Cosmic-ray Fokker–Planck transport beyond "
-                                 "the diffusion approximation (Schlickeiser et al. 2019).")
+                                 "the diffusion approximation (Schlickeiser et al. 2019).", epilog=EXIT_TEXT)
     ap.add_argument("--version", action="version", version=f"fpsolve {__version__}")
     def common(p, default):
         p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
-        p.add_argument("-v", "--verbose", action="count", default=default(0), help="more log output (-vv: debug)")
+        p.add_argument("-v", "--verbose", action="count", default=default(0),
+                       help="-v: progress of long solves on stderr, timestamped (stage timings, refinement steps "
+                       "with their forward-error estimates, momentum planes, GMRES iterations, time steps); "
+                       "-vv: also fpsolve's debug detail")
         p.add_argument("-q", "--quiet", action="store_true", default=default(False),
-                       help="no progress bar, warnings and errors only")
+                       help="quiet: errors on stderr and the one-line verdict on stdout only (no summary, "
+                       "no warnings, no progress bar)")
 
     common(ap, lambda d: d)
     # the same options after the sub-command; SUPPRESS keeps the sub-parser from resetting them
@@ -102,7 +172,12 @@ def _parser() -> argparse.ArgumentParser:
     def command(name, **kw):
         return sub.add_parser(name, parents=[shared], **kw)
 
-    run = command("run", help="solve the kinetic equation for a case, write HDF5")
+    run = command("run", help="solve the kinetic equation for a case, write HDF5",
+                  usage="fpsolve run CASE [section.key=value ...] [-o OUT.h5] [--plot] [options]",
+                  description="Solves CASE (a TOML file, or a bundled case by name, e.g. slab_streaming), prints "
+                  "the summary and writes the HDF5 result.  section.key=value overrides (no spaces) may follow "
+                  "anywhere, e.g. grid.z_cells=400 solver.method=direct.",
+                  epilog=EXIT_TEXT)
     run.add_argument("case", help="case file (TOML) or bundled case name; section.key=value overrides may "
                      "follow anywhere")
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
@@ -120,38 +195,82 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
     val = command("validate", help="run the validation problems, write a Markdown/JSON report")
     val.add_argument("--quick", action="store_true", help="coarse subset (CI)")
-    val.add_argument("--only", default=None, help="comma list of problems")
-    val.add_argument("--out", default="validation-out", help="report folder")
-    con = command("converge", help="refinement ladder: observed orders, Richardson values")
-    con.add_argument("case")
-    con.add_argument("--refine", default="z", help="comma list of z, mu, p (cell counts) and t (the constant time step of a [time] case)")
-    con.add_argument("--levels", type=_count(3), default=4, help="refinement levels (>= 3)")
-    con.add_argument("--ratio", type=_number(1.0), default=2.0, help="refinement ratio (> 1)")
-    con.add_argument("--out", default="converge-out")
-    con.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
-    con.add_argument("--workers", type=_count(1), default=None, help="local processes (default: cores)")
+    val.add_argument("--only", default=None, metavar="A,B,...", help="comma list of problems (default: all)")
+    val.add_argument("--out", default="validation-out", metavar="DIR",
+                     help="report folder: report.md, checks.json, figures (default: validation-out)")
+    con = command("converge", help="refinement ladder: observed orders, Richardson values",
+                  usage="fpsolve converge CASE [section.key=value ...] [--refine z,mu,p] [--levels N] "
+                  "[--ratio R] [--out DIR] [options]",
+                  description="Runs CASE at LEVELS refinement levels (the cell counts of the refined axes "
+                  "times RATIO**level) and reports, for F, max|g/F| and the streaming amplitude at the probes "
+                  "and the balance closure, the observed order, the Richardson value, its error estimate and "
+                  "the converged digits.  section.key=value overrides (one value each) apply to every level.",
+                  epilog="writes DIR/converge.md, converge.png, converge.h5 and a run cache DIR/cache/ "
+                  "(a re-run skips finished levels).  Example: fpsolve converge slab_streaming --refine z "
+                  "--levels 4")
+    con.add_argument("case", help="case file (TOML) or bundled case name")
+    con.add_argument("--refine", default="z", metavar="AXES",
+                     help="comma list of the axes refined together: z, mu, p (cell counts) and t (the constant "
+                     "time step of a [time] case) (default: z)")
+    con.add_argument("--levels", type=_count(3), default=4, metavar="N",
+                     help="number of grids, the case's own the coarsest (N >= 3: the order needs three; default 4)")
+    con.add_argument("--ratio", type=_number(1.0), default=2.0, metavar="R",
+                     help="cell-count ratio between successive levels (R > 1; default 2; mu counts kept even)")
+    con.add_argument("--out", default="converge-out", metavar="DIR",
+                     help="folder of converge.md/.png/.h5 and the run cache (default: converge-out)")
+    con.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="dask.distributed scheduler address (default: local processes)")
+    con.add_argument("--workers", type=_count(1), default=None, metavar="N",
+                     help="local processes (default: cores)")
     con.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
-    swp = command("sweep", help="runs over section.key=v1,v2,... (product)")
-    swp.add_argument("case")
-    swp.add_argument("--out", default="sweep-out")
-    swp.add_argument("--scheduler", default=None)
-    swp.add_argument("--workers", type=_count(1), default=None)
+    swp = command("sweep", help="runs over section.key=v1,v2,... (product)",
+                  usage="fpsolve sweep CASE section.key=v1,v2,... [section.key=v1,v2,... ...] "
+                  "[section.key=value ...] [--out DIR] [options]",
+                  description="One run for every combination (product) of the listed values: each argument "
+                  "section.key=v1,v2,... (no spaces; at least one with two or more values) is an axis of the "
+                  "sweep; section.key=value with one value applies to every run.  Every run is validated "
+                  "before the first starts.",
+                  epilog="writes DIR/sweep.md (one row per run) and a run cache DIR/cache/ (a re-run skips "
+                  "finished runs).  Example: fpsolve sweep slab_streaming turbulence.cross_helicity=-0.5,0,0.5 "
+                  "grid.z_cells=100")
+    swp.add_argument("case", help="case file (TOML) or bundled case name")
+    swp.add_argument("--out", default="sweep-out", metavar="DIR",
+                     help="folder of sweep.md and the run cache (default: sweep-out)")
+    swp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="dask.distributed scheduler address (default: local processes)")
+    swp.add_argument("--workers", type=_count(1), default=None, metavar="N",
+                     help="local processes (default: cores)")
     swp.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
-    ani = command("anisotropy", help="kinetic anisotropy at the Sun vs measured dipoles (fpsolve/observable.py)")
-    ani.add_argument("case")
-    ani.add_argument("--energies", default=None, help="comma list of kinetic energies in TeV (default: [particle])")
-    ani.add_argument("--out", default="anisotropy-out")
-    ani.add_argument("--scheduler", default=None)
-    ani.add_argument("--workers", type=_count(1), default=None)
+    ani = command("anisotropy", help="kinetic anisotropy at the Sun vs measured dipoles (fpsolve/observable.py)",
+                  usage="fpsolve anisotropy CASE [section.key=value ...] [--energies E1,E2,...] [--out DIR] "
+                  "[options]",
+                  epilog="writes DIR/anisotropy.md, anisotropy.h5, dipole.png, g_mu_4tev.png and a run cache. "
+                  "Example: fpsolve anisotropy ism_dipole --energies 1,4,10")
+    ani.add_argument("case", help="physical case file (TOML) or bundled case name (e.g. ism_dipole)")
+    ani.add_argument("--energies", default=None, metavar="E1,E2,...",
+                     help="comma list of kinetic energies in TeV (default: the case's [particle])")
+    ani.add_argument("--out", default="anisotropy-out", metavar="DIR", help="report folder (default: anisotropy-out)")
+    ani.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="dask.distributed scheduler address (default: local processes)")
+    ani.add_argument("--workers", type=_count(1), default=None, metavar="N", help="local processes (default: cores)")
     ani.add_argument("--progress", action="store_true", help="progress bar even when stdout is not a terminal")
-    inf = command("info", help="summary of an output file")
-    inf.add_argument("file")
+    inf = command("info", help="summary of an output file",
+                  description="First line: the file, CONVERGED or NOT CONVERGED and the trust flags "
+                  "(trustworthy or NOT TRUSTWORTHY); then the stored summary.  A checkpoint: one line with its "
+                  "step, residual and the `fpsolve run ... --restart` command that continues it.")
+    inf.add_argument("file", help="result or checkpoint file (HDF5) written by fpsolve")
     plo = command("plot", help="standard figures of an output file")
-    plo.add_argument("file")
-    plo.add_argument("--what", default="g,F,delta,residual", help="comma list of g, F, delta, residual")
-    plo.add_argument("-o", "--outdir", default=None, help="folder of the PNG files (default: next to the file)")
-    rep = command("report", help="physics report of a case: coefficients, moments, anisotropy")
-    rep.add_argument("case", help="case file (TOML); section.key=value overrides may follow anywhere")
+    plo.add_argument("file", help="result file (HDF5) written by fpsolve run")
+    plo.add_argument("--what", default="g,F,delta,residual", metavar="LIST",
+                     help="comma list of g, F, delta, residual (default: all four); FILE_NAME.png each")
+    plo.add_argument("-o", "--outdir", default=None, metavar="DIR",
+                     help="folder of the PNG files (default: next to the file)")
+    rep = command("report", help="physics report of a case: coefficients, moments, anisotropy",
+                  usage="fpsolve report CASE [section.key=value ...] [options]",
+                  description="Quadrature of the exact transport coefficients beside the closed small-eps forms "
+                  "(Eqs. 9-14, 30-36), per momentum of the case; nothing is solved or written.")
+    rep.add_argument("case", help="case file (TOML) or bundled case name; section.key=value overrides may "
+                     "follow anywhere")
     return ap
 
 
@@ -241,10 +360,45 @@ def _load(case, overrides):
         raise
 
 
+_HANDLER: list = []
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """The logging story of ``-q`` / default / ``-v`` / ``-vv`` (README "Output levels").
+
+    fpsolve's loggers (``fpsolve.*``) write to stderr: ``-q`` errors only; default warnings;
+    ``-v`` progress (INFO: stage timings, refinement steps, planes, GMRES iterations, time steps),
+    timestamped; ``-vv`` fpsolve's debug detail.  Other libraries' loggers stay at WARNING (ERROR
+    with ``-q``) whatever ``-v`` says: their debug output is not fpsolve's."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else
+                                         logging.WARNING)
+    pkg = logging.getLogger("fpsolve")
+    for old in _HANDLER:
+        pkg.removeHandler(old)
+    _HANDLER.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    stamp = "%(asctime)s.%(msecs)03d " if verbose and not quiet else ""
+    handler.setFormatter(logging.Formatter(f"{stamp}fpsolve: %(message)s", datefmt="%H:%M:%S"))
+    pkg.addHandler(handler)
+    pkg.setLevel(level)
+    pkg.propagate = False  # never twice, never through a root handler set to another level
+    _HANDLER.append(handler)
+    logging.getLogger().setLevel(logging.ERROR if quiet else logging.WARNING)
+    logging.captureWarnings(quiet)  # -q: Python warnings go to logging (py.warnings), below ERROR: silent
+
+
+def _flush_stdout() -> None:
+    """Everything printed so far reaches stdout before a signal's exit line (stdout is block-buffered
+    into a pipe or file: the summary would otherwise follow the stderr line, or be lost if the
+    process is killed next)."""
+    with contextlib.suppress(ValueError):  # a closed stdout: BrokenPipeError is main()'s
+        sys.stdout.flush()
+
+
 def main(argv=None) -> int:
     try:
         status = _main(argv)
-        sys.stdout.flush()
+        _flush_stdout()
         return status
     except BrokenPipeError:  # stdout closed early (`fpsolve info X.h5 | head`): end quietly
         with contextlib.suppress(OSError):
@@ -256,8 +410,7 @@ def main(argv=None) -> int:
 def _main(argv) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1 else
-                        logging.INFO if args.verbose else logging.WARNING), format="fpsolve: %(message)s")
+    configure_logging(args.verbose, args.quiet)
     from .solvers import NumericalError
 
     try:
@@ -267,6 +420,7 @@ def _main(argv) -> int:
         if args.debug:
             raise
         signum = getattr(sig, "signum", signal.SIGINT)
+        _flush_stdout()
         print(f"fpsolve: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
         return 128 + signum
     except NumericalError as err:
@@ -274,6 +428,24 @@ def _main(argv) -> int:
             raise
         print(f"fpsolve: numerical error: {err}", file=sys.stderr)
         return EXIT_NUMERICAL
+    except OutOfMemory as err:
+        if args.debug:
+            raise
+        print(f"fpsolve: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_MEMORY
+    except (MemoryError, SystemError) as err:
+        # SuperLU's gstrf reports a failed allocation as "SystemError: gstrf was called with invalid
+        # arguments"; numpy raises MemoryError
+        if args.debug or (isinstance(err, SystemError) and "gstrf" not in str(err)):
+            raise
+        _flush_stdout()
+        need = getattr(args, "memory_estimate_gb", None)
+        have, what = getattr(args, "memory_available", None) or memory_available_gb()
+        print(f"fpsolve: error: out of memory during the run"
+              + (f": estimated {need:.3g} GB" if need is not None else "")
+              + (f", available {max(have, 0.0):.3g} GB ({what})" if have is not None else "")
+              + "; allowed: fewer cells ([grid]) or more memory; nothing written", file=sys.stderr)
+        return EXIT_MEMORY
     except (CaseError, ValueError) as err:  # FileFormatError, OutputPathError included
         if args.debug:
             raise
@@ -313,14 +485,16 @@ def _want_bar(args) -> bool:
     return not args.quiet and (getattr(args, "progress", False) or sys.stdout.isatty())
 
 
-def _progress(args, case, ck_path, case_key, latest):
-    """Callback for the march: tqdm bar (terminal or --progress), checkpoints, and the latest state
+def _progress(args, case, ck_path, case_key, latest, marching=True):
+    """Callback for the march: tqdm bar (terminal or --progress; only for a march: a direct, sweep or
+    Krylov solve has no steps to count, its progress is ``-v``), checkpoints, and the latest state
     (``latest[0]``, for the checkpoint flushed on SIGINT/SIGTERM)."""
     import time
 
     from .io import write_checkpoint
 
-    want_bar = _want_bar(args)
+    want_bar = _want_bar(args) and marching
+    command = _restart_command(args, ck_path, _output(args))
     every, minutes = args.checkpoint_every, args.checkpoint_minutes
     bar = None
     if want_bar:
@@ -336,7 +510,8 @@ def _progress(args, case, ck_path, case_key, latest):
             bar.set_postfix(residual=f"{state.res:.2e}", dtau=f"{state.pseudo_time_steps[-1]:.2e}")
         due = (every and state.step % every == 0) or (minutes and time.monotonic() - last[0] >= 60 * minutes)
         if due:
-            write_checkpoint(ck_path, state, case_key, case.resolved_text(), __version__, case.origin)
+            write_checkpoint(ck_path, state, case_key, case.resolved_text(), __version__, case.origin,
+                             command=command)
             last[0] = time.monotonic()
             log.info("checkpoint at step %d: %s", state.step, ck_path)
         return False
@@ -344,10 +519,65 @@ def _progress(args, case, ck_path, case_key, latest):
     return callback, bar
 
 
+#: What SuperLU's C code prints on a failed allocation (before scipy raises): replaced by our one line.
+_C_NOISE = re.compile(r"malloc fails for [^\n]*?(\.|\n|$)|Can't expand MemType[^\n]*(\n|$)")
+
+
+@contextlib.contextmanager
+def _c_stderr_filtered():
+    """Inside the block, file descriptor 2 (where C libraries write) goes to a temporary file, while
+    Python's stderr (log lines, the progress bar) still reaches the terminal at once; afterwards the
+    captured text is replayed without SuperLU's allocation-failure message (the out-of-memory
+    exit prints one line of its own)."""
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    # the terminal, for Python's writes meanwhile; it stays open while anything holds it (the
+    # progress bar is closed after this block)
+    real = os.fdopen(saved, "w", buffering=1)
+    old = sys.stderr
+    streams = [(h, h.stream) for h in _HANDLER]
+    cap = tempfile.TemporaryFile()
+    os.dup2(cap.fileno(), 2)
+    sys.stderr = real
+    for h in _HANDLER:
+        h.setStream(real)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            real.flush()
+        os.dup2(saved, 2)
+        sys.stderr = old
+        for h, stream in streams:
+            h.setStream(stream)
+        cap.seek(0)
+        text = _C_NOISE.sub("", cap.read().decode("utf-8", "replace"))
+        cap.close()
+        if text.strip():
+            sys.stderr.write(text if text.endswith("\n") else text + "\n")
+            sys.stderr.flush()
+
+
+def _output(args) -> Path:
+    return Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
+
+
 def _restart_command(args, ck_path, out) -> str:
     import shlex
 
-    return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), "--restart", str(ck_path)])
+    flags = []
+    if getattr(args, "checkpoint_every", 0):
+        flags += ["--checkpoint-every", str(args.checkpoint_every)]
+    if getattr(args, "checkpoint_minutes", 0.0):
+        flags += ["--checkpoint-minutes", f"{args.checkpoint_minutes:g}"]
+    return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), *flags,
+                       "--restart", str(ck_path)])
 
 
 def _run(args) -> int:
@@ -360,6 +590,9 @@ def _run(args) -> int:
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     check_run_limits(case)
+    if not case.has_time:
+        args.memory_estimate_gb = check_memory(case)
+        args.memory_available = memory_available_gb()  # before the run maps its own memory
     if case.has_time:  # physical-time run (fpsolve.transient)
         from .transient import run_cli
 
@@ -370,6 +603,7 @@ def _run(args) -> int:
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     case_file = resolve_case_path(args.case)
     check_output_path(out, inputs=[case_file, args.restart])
+    log.debug("output %s checked (folder writable, no other writer); case digest %s", out, case.digest()[:16])
     key = case.digest(solver=False)  # a checkpoint may be continued with another [solver] budget
     state = read_checkpoint(args.restart, key) if args.restart else None
     marching = args.restart is not None or case.solver.method == "march"
@@ -385,23 +619,27 @@ def _run(args) -> int:
             raise OutputPathError(f"--checkpoint {ck_path}: the same file as the output; allowed: another name")
     with output_lock(out), interruptible():
         latest = [None]
-        callback, bar = _progress(args, case, ck_path, key, latest)
         t0 = time.perf_counter()
         try:
-            result = solve(case, restart=state, callback=callback)
+            with _c_stderr_filtered():
+                callback, bar = _progress(args, case, ck_path, key, latest, marching)
+                result = solve(case, restart=state, callback=callback)
         except Interrupted as sig:
             if bar is not None:
                 bar.close()
             if latest[0] is None:
                 raise
-            write_checkpoint(ck_path, latest[0], key, case.resolved_text(), __version__, case.origin)
+            write_checkpoint(ck_path, latest[0], key, case.resolved_text(), __version__, case.origin,
+                             command=_restart_command(args, ck_path, out))
+            _flush_stdout()
             print(f"fpsolve: interrupted by {sig.name} at march step {latest[0].step}; checkpoint {ck_path}; "
                   f"continue with: {_restart_command(args, ck_path, out)}", file=sys.stderr)
             return 128 + sig.signum
         finally:
             if bar is not None:
                 bar.close()
-        print(result.summary())
+        if not args.quiet:
+            print(result.summary(), flush=True)
         if not result.info.converged:
             steps = len(result.info.residual_history)
             print(f"fpsolve: not converged after {steps} steps in {time.perf_counter() - t0:.1f} s: "
@@ -411,15 +649,35 @@ def _run(args) -> int:
             if not args.keep_partial:
                 return EXIT_NOT_CONVERGED
         write_result(result, out)
-        print(f"wrote {out}" + ("" if result.trustworthy else "   (flagged: not trustworthy, see above)"))
+        pngs = []
         if args.plot:
             from .plotting import standard_figures
 
-            for png in standard_figures(result, out.with_suffix("")):
+            pngs = standard_figures(result, out.with_suffix(""))
+        if args.quiet:  # the one-line verdict
+            print(f"wrote {out}: {verdict(result, alone=True)}" + (f" (+ {len(pngs)} figures)" if pngs else ""))
+        else:
+            print(f"wrote {out}" + ("" if result.trustworthy else "   (flagged: not trustworthy, see above)"))
+            for png in pngs:
                 print(f"wrote {png}")
         if result.info.converged and marching and not args.keep_checkpoint:
             _remove_checkpoint(ck_path, out)
     return 0 if result.info.converged else EXIT_NOT_CONVERGED
+
+
+def verdict(result, alone: bool = False) -> str:
+    """CONVERGED / NOT CONVERGED and the trust flag, one line (``fpsolve -q run``, ``fpsolve info``);
+    ``alone``: no summary follows (``-q``), so the first failed criterion is named here."""
+    if getattr(result, "kind", "") == "timeseries":
+        first = "physical-time run, " + ("COMPLETED" if result.info.completed else "NOT COMPLETED")
+    else:
+        first = "CONVERGED" if result.info.converged else "NOT CONVERGED (partial result)"
+    if result.trustworthy:
+        return f"{first}, trustworthy"
+    failures = result.trust_failures() if hasattr(result, "trust_failures") else []
+    if not alone:
+        return f"{first} — NOT TRUSTWORTHY (see the flags below)"
+    return f"{first} — NOT TRUSTWORTHY" + (f": {len(failures)} flag(s), first: {failures[0]}" if failures else "")
 
 
 def _remove_checkpoint(path, out) -> None:
@@ -468,7 +726,7 @@ def _validate(args) -> int:
     with interruptible(children=True):
         checks = run_all(args.out, quick=args.quick, only=only)
     failed = [c for c in checks if not c.passed]
-    for c in failed:
+    for c in failed if not args.quiet else ():
         print(f"FAIL {c.problem}: {c.name}: {c.computed:.6g} vs {c.reference:.6g} (tolerance {c.tolerance:.1e})")
     n = sum(c.kind == "check" for c in checks)
     print(f"validation: {n - len(failed)} of {n} checks passed; report {Path(args.out) / 'report.md'}")
@@ -491,12 +749,13 @@ def _converge(args) -> int:
     if "t" in refine and not case.has_time:
         raise CaseError(f"--refine t: {args.case} has no [time] section; allowed: z, mu, p for a steady case")
     for level in ladder(case, refine, args.levels, args.ratio):  # every level is a valid case before any run
-        _load(args.case, list(args.overrides) + level)
+        finest = _load(args.case, list(args.overrides) + level)
+    check_memory(finest)  # the finest level fits in this machine's memory (exit 6)
     check_output_dir(args.out)
     with interruptible(children=True):
         rows = converge(args.case, args.overrides, refine, args.levels, args.ratio, args.out, args.scheduler,
                         args.workers, _want_bar(args))
-    for row in rows:
+    for row in rows if not args.quiet else ():
         print(f"{row['quantity']:40s} order {row['order']:6.3f}  Richardson {row['extrapolated']:.10g}"
               f"  +- {row['error']:.2e}  ({row['digits']:.1f} digits) {row['note']}")
     print(f"wrote {Path(args.out) / 'converge.md'}")
@@ -541,7 +800,7 @@ def _sweep(args) -> int:
     if not case.has_grid:
         raise CaseError(f"{args.case}: [grid] section missing; allowed: a run case with [grid] (see README)")
     for combo in itertools.product(*axes):  # every run is a valid case before the first one starts
-        _load(args.case, fixed + list(combo))
+        check_memory(_load(args.case, fixed + list(combo)))
     check_output_dir(args.out)
     with interruptible(children=True):
         records = sweep(args.case, sweeps, fixed, args.out, args.scheduler, args.workers, _want_bar(args))
@@ -559,15 +818,14 @@ def _info(args) -> int:
         return 0
     r = read(args.file)
     if getattr(r, "kind", "") == "timeseries":
-        print(f"{args.file}: physical-time run, " + ("COMPLETED" if r.info.completed else "NOT COMPLETED") +
-              ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)"))
-        print(r.summary())
+        print(f"{args.file}: {verdict(r, alone=args.quiet)}")
+        if not args.quiet:
+            print(r.summary())
         return 0
-    first = ("CONVERGED" if r.info.converged else "NOT CONVERGED (partial result)") + \
-        ("" if r.trustworthy else " — NOT TRUSTWORTHY (see the flags below)")
-    print(f"{args.file}: {first}")
-    print(r.summary())
-    print(f"written by fpsolve {r.version}")
+    print(f"{args.file}: {verdict(r, alone=args.quiet)}")
+    if not args.quiet:
+        print(r.summary())
+        print(f"written by fpsolve {r.version}")
     return 0
 
 
@@ -598,8 +856,11 @@ def _plot(args) -> int:
             pngs = time_figures(r, stem, what)
         else:
             pngs = file_figures(r, stem, what)
-        for png in pngs:
-            print(f"wrote {png}")
+        if args.quiet:
+            print(f"wrote {len(pngs)} figures: {stem}_{{{','.join(what)}}}.png")
+        else:
+            for png in pngs:
+                print(f"wrote {png}")
     return 0
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import logging
 import os
 import re
 import stat
@@ -49,7 +50,9 @@ import numpy as np
 
 from .dataset import FIELDS, Z_ONLY, describe, internal
 
-__all__ = ["write_result", "read_result", "write_checkpoint", "read_checkpoint", "describe_file", "FileFormatError",
+log = logging.getLogger(__name__)
+
+__all__ = ["write_result", "read_result", "write_atomic", "write_hdf5", "checksummed", "save_figure", "write_checkpoint", "read_checkpoint", "describe_file", "FileFormatError",
            "OutputError", "OutputPathError", "check_output_path", "check_output_dir", "output_lock"]
 
 
@@ -250,12 +253,36 @@ def _image(fill) -> bytes:
 
 def _atomic(path: Path, fill):
     """Build the file in memory, write it to a temporary file next to ``path``, fsync, rename."""
+    return write_atomic(path, _image(fill))
+
+
+def write_hdf5(path, fill) -> Path:
+    """An HDF5 file of any fpsolve output (results, checkpoints, study files such as ``converge.h5``):
+    ``fill(h5)`` builds it in memory (use :func:`checksummed` for datasets; the ``complete``
+    attribute is set last), then :func:`write_atomic`."""
+    return _atomic(Path(path), fill)
+
+
+def checksummed(group, name, data):
+    """A dataset with a Fletcher-32 checksum (for ``fill`` functions of :func:`write_hdf5`)."""
+    return _dataset(group, name, data)
+
+
+def write_atomic(path, data, *, lock: bool = True) -> Path:
+    """The one writer of fpsolve's output files: ``data`` (bytes, or text written as UTF-8) goes to a
+    temporary file next to ``path`` (``.NAME.XXXXXXXX.tmp``), is fsynced and renamed over ``path``;
+    the folder is fsynced.  A failure raises :class:`OutputError` (one line; the previous file is
+    unchanged, no temporary file is left).  ``lock``: hold ``.NAME.lock`` (:func:`output_lock`) and
+    remove temporaries of killed writers; ``lock=False`` for files that several processes may write
+    with the same content at once (the study cache): the last rename wins, nothing is removed."""
     path = Path(path)
-    data = _image(fill)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     folder = path.parent if str(path.parent) else Path(".")
-    with output_lock(path):
-        for stale in folder.glob(f".{path.name}.*.tmp"):  # leftovers of killed writers (we hold the lock)
-            stale.unlink(missing_ok=True)
+    with output_lock(path) if lock else contextlib.nullcontext():
+        if lock:
+            for stale in folder.glob(f".{path.name}.*.tmp"):  # leftovers of killed writers (we hold the lock)
+                stale.unlink(missing_ok=True)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         except OSError as err:
@@ -286,7 +313,15 @@ def _atomic(path: Path, fill):
             os.fsync(dfd)
         finally:
             os.close(dfd)
+    log.debug("wrote %s (%d bytes, atomically)", path, len(data))
     return path
+
+
+def save_figure(fig, path, dpi=150) -> Path:
+    """A matplotlib figure as PNG through :func:`write_atomic` (never a half-written PNG)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
+    return write_atomic(path, buf.getvalue())
 
 
 def _write_description(h5, d) -> None:
@@ -492,8 +527,11 @@ def read_result(path):
         return result
 
 
-def write_checkpoint(path, state, case_hash: str, case_text: str, version: str, case_source: str = "") -> Path:
-    """March state (see :class:`fpsolve.solvers.MarchState`) with the case it belongs to."""
+def write_checkpoint(path, state, case_hash: str, case_text: str, version: str, case_source: str = "",
+                     command: str = "") -> Path:
+    """March state (see :class:`fpsolve.solvers.MarchState`) with the case it belongs to; ``command``:
+    the ``fpsolve run ... --restart`` line that continues it (the run's case, overrides and ``-o``),
+    printed by ``fpsolve info``."""
     def fill(h5):
         _dataset(h5, "f", state.f)
         _dataset(h5, "residual_history", np.asarray(state.residual_history, dtype=float))
@@ -506,6 +544,8 @@ def write_checkpoint(path, state, case_hash: str, case_text: str, version: str, 
         h5.attrs["case_source"] = str(case_source)
         h5.attrs["fpsolve_version"] = version
         h5.attrs["kind"] = "checkpoint"
+        if command:
+            h5.attrs["restart_command"] = command
 
     return _atomic(path, fill)
 
@@ -529,11 +569,18 @@ def describe_file(path) -> str | None:
     """One line for a file that is not a result (a checkpoint); None for a result file.  Raises
     :class:`FileFormatError` like the readers (missing, temporary, incomplete, corrupted)."""
     with _open_valid(path) as h5:
-        if h5.attrs.get("kind") != "checkpoint":
+        kind = h5.attrs.get("kind")
+        if kind == "time_checkpoint":  # fpsolve.transient.CHECKPOINT_KIND
+            return (f"{path}: CHECKPOINT of a physical-time run at t = {_attr(h5, path, 't', float):.6g} L/c, step "
+                    f"{_attr(h5, path, 'step', int)}, fpsolve {h5.attrs.get('fpsolve_version', '?')}; continue with: "
+                    f"fpsolve run CASE --restart {path} (the case, overrides and -o of the interrupted run)")
+        if kind != "checkpoint":
             return None
         for name in h5:
             _read(h5, path, name)
         source = str(h5.attrs.get("case_source", "")) or "CASE"
+        command = str(h5.attrs.get("restart_command", "")) or \
+            f"fpsolve run {source} --restart {path} (the same overrides and -o)"
         return (f"{path}: CHECKPOINT of a pseudo-time march at step {_attr(h5, path, 'step', int)}, residual "
                 f"{_attr(h5, path, 'res', float):.3e}, fpsolve {h5.attrs.get('fpsolve_version', '?')}; continue "
-                f"with: fpsolve run {source} --restart {path} (the same overrides)")
+                f"with: {command}")

@@ -25,10 +25,14 @@ def _plt():
 
 
 def _save(plt, fig, path) -> Path:
+    """Through :func:`fpsolve.io.save_figure` (temporary name, fsync, rename)."""
+    from .io import save_figure
+
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return Path(path)
+    try:
+        return save_figure(fig, path, dpi=130)
+    finally:
+        plt.close(fig)
 
 
 def plot_F_zt(r, path):

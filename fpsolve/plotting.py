@@ -26,22 +26,13 @@ class _Writer:
         return plt.subplots(figsize=(6, 4))
 
     def save(self, fig, name):
-        """Written to a temporary name next to the target and renamed: never a half-written PNG."""
-        import os
-        import tempfile
+        """Through :func:`fpsolve.io.save_figure` (temporary name, fsync, rename): never a half-written PNG."""
+        from .io import save_figure
 
         fig.tight_layout()
         path = self.stem.with_name(f"{self.stem.name}_{name}.png")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, dpi=120, format="png")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            save_figure(fig, path, dpi=120)
         finally:
             plt.close(fig)
         self.paths.append(path)
@@ -110,6 +101,22 @@ def standard_figures(result, stem) -> list[Path]:
     return w.paths
 
 
+def residual_points(info):
+    """``(x, residual)`` of the residual figure: the residual before each step (x = 1, 2, ...) and
+    the final residual after the last step (x = steps + 1).  A history that already ends with the
+    final residual (the sweep records only that one) is not given it twice."""
+    h = [float(v) for v in info.residual_history]
+    steps = max(len(h), len(getattr(info, "corrections", []) or []))
+    final = float(info.residual)
+    if h and len(h) < steps and h[-1] == final:
+        h = h[:-1]  # the sweep's one entry is the final residual, after all of its steps
+    x = list(range(1, len(h) + 1))
+    if np.isfinite(final):
+        x.append(steps + 1 if h or steps else 1)
+        h.append(final)
+    return np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+
+
 def file_figures(result, stem, what) -> list[Path]:
     """Figures from a file alone: ``g`` (g/F and Eq. 7 at the middle z and p), ``F``, ``delta``, ``residual``."""
     bad = set(what) - set(FIGURES)
@@ -136,13 +143,14 @@ def file_figures(result, stem, what) -> list[Path]:
         w.save(fig, "delta")
     if "residual" in what:
         fig, ax = w.new()
-        h = np.asarray(result.info.residual_history, dtype=float)
+        x, h = residual_points(result.info)
         c = np.asarray(getattr(result.info, "corrections", []), dtype=float)
-        ax.semilogy(np.arange(1, h.size + 1), h, "o-", label=r"residual $\|b-Af\|/\|b\|$ (before the step)")
+        ax.semilogy(x, h, "o-", label=r"residual $\|b-Af\|/\|b\|$ (before each step; last: final)")
         if c.size:
             ax.semilogy(np.arange(1, c.size + 1), c, "s-", label=r"correction $\|\delta f\|/\|f\|$ (forward error)")
+        if np.isfinite(result.info.residual):
+            ax.semilogy([x[-1]], [h[-1]], "*", ms=10, color="C0", label="final residual (after the last step)")
         ax.axhline(result.info.rtol, color="0.5", ls="--", label="rtol (on the correction)")
-        ax.axhline(result.info.residual, color="C0", ls=":", lw=0.8, label="final residual")
         ax.set_xlabel("iteration / pseudo-time step")
         ax.set_ylabel("relative size")
         ax.legend(fontsize=7)

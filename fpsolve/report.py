@@ -34,12 +34,29 @@ class ReportRow:
     quadrature: float
     closed: float
     reference: str
+    #: The size the row's values are measured against where the closed form vanishes (e.g. V_A for
+    #: U = H_c V_A at H_c = 0); 0: none (the difference is then only 0 or not).
+    scale: float = 0.0
+    scale_name: str = ""
+
+    @property
+    def absolute(self) -> bool:
+        """Compared absolutely, ``(quadrature - closed)/scale``: the closed form is below ROUNDOFF of
+        the row's scale (a relative difference to ~0 would be round-off over zero: inf)."""
+        return self.scale > 0.0 and abs(self.closed) <= ROUNDOFF * self.scale
 
     @property
     def rel_diff(self) -> float:
+        if self.absolute:
+            return (self.quadrature - self.closed) / self.scale
         if self.closed == 0.0:
             return 0.0 if self.quadrature == 0.0 else np.inf
         return self.quadrature / self.closed - 1.0
+
+
+#: A closed form below this fraction of its row's scale is "zero" (double round-off, times 1e3
+#: for the quadrature's accumulated sums): then the difference is reported relative to the scale.
+ROUNDOFF = 1e3 * np.finfo(float).eps
 
 
 def physics_report(case: Case) -> list[ReportRow]:
@@ -72,7 +89,8 @@ def physics_report(case: Case) -> list[ReportRow]:
             ReportRow(pi, "kappa_pp", "(m c)^2 c/L", ints.kappa_pp[i],
                       kappa_pp_closed(s=s, d0=d0[i], eps=eps[i], p=pi, hc=hc), "Eq. 9 vs Eq. 32 (ERRATA)"),
             ReportRow(pi, "U = net convection speed", "c", u_conv[i],
-                      convection_speed_closed(hc=hc, va=model.va), "Eq. 33 (d/dp H_0) vs H_c V_A"),
+                      convection_speed_closed(hc=hc, va=model.va), "Eq. 33 (d/dp H_0) vs H_c V_A",
+                      scale=model.va, scale_name="V_A"),
             ReportRow(pi, "delta_s / (dlnF/dz)", "L", ints.delta_s_coefficient[i],
                       delta_s_coefficient_closed(**kw), "Eq. 13 vs Eq. 35"),
             ReportRow(pi, "delta_c / (dlnF/dlnp)", "", ints.delta_c_coefficient[i] / pi,
@@ -96,20 +114,25 @@ def format_report(case: Case, rows: list[ReportRow]) -> str:
         lines.append(f"units: L = {setup.length_unit_pc:g} pc, m c = {setup.momentum_unit_tev:.6g} TeV/c, "
                      f"L/c = {setup.time_unit_s:.6g} s; V_A = {setup.va_cm_s / 1e5:.4g} km/s; "
                      f"p_m = {model.p_m * setup.momentum_unit_tev:.5g} TeV/c")
-    head = f"  {'quantity':<26} {'unit':<12} {'quadrature':>14} {'closed form':>14} {'rel. diff':>11}  reference"
+    head = f"  {'quantity':<26} {'unit':<12} {'quadrature':>14} {'closed form':>14} {'rel. diff':>11}   reference"
     for p in sorted({r.p for r in rows}):
         eps = float(model.eps(p))
         lines += ["", f"p = {p:.6g} m c   (v/c = {float(model.velocity(p)):.8g}, eps = V_A/v = {eps:.4g}, "
                       f"D_0 = {float(model.d0(p)):.6g} c/L)", head]
         for r in (r for r in rows if r.p == p):
+            diff = f"{r.rel_diff:.3e}" + ("*" if r.absolute else " ")
             lines.append(f"  {r.quantity:<26} {r.unit:<12} {_g(r.quadrature):>14} {_g(r.closed):>14} "
-                         f"{r.rel_diff:>11.3e}  {r.reference}")
+                         f"{diff:>12}  {r.reference}")
         if case.system == "physical":
             setup = case.physical_setup()
             kzz = next(r.quadrature for r in rows if r.p == p and r.quantity == "kappa_zz")
             lam = next(r.quadrature for r in rows if r.p == p and r.quantity.startswith("lambda"))
             lines.append(f"  physical: kappa_zz = {kzz * setup.length_unit_cm * C_LIGHT:.4e} cm^2/s, "
                          f"lambda = {lam * setup.length_unit_pc:.4e} pc")
+    starred = sorted({r.scale_name for r in rows if r.absolute})
+    if starred:
+        lines += ["", "* the closed form is 0 (to round-off): the difference is (quadrature - closed)/"
+                  + ", ".join(starred) + " (the size of the term), not a relative one"]
     lines += ["", "closed forms: leading order in eps (Eqs. 30-36); kappa_pp and the sign of U as corrected in "
                   "ERRATA.md §1; quadrature: exact coefficients of the chosen form."]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ The pieces live elsewhere: :mod:`fpsolve.build` (grid and physics), :mod:`fpsolv
 """
 from __future__ import annotations
 
+import logging
 import resource
 import time
 
@@ -20,6 +21,8 @@ from .warmup import compile_kernels
 
 __all__ = ["solve", "compile_kernels"]
 
+log = logging.getLogger(__name__)
+
 
 def solve(case: Case, *, restart=None, callback=None) -> Result:
     """Build, solve and diagnose a case; returns a :class:`Result` (never writes files).
@@ -31,9 +34,12 @@ def solve(case: Case, *, restart=None, callback=None) -> Result:
     check_run_limits(case)
     t0 = time.perf_counter()
     compile_s = compile_kernels()
+    log.info("kernels ready (compile or cache load) in %.2f s", compile_s)
     grid = build_grid(case)
     physics = build_physics(case)
     problem = build_problem(grid, physics)
+    log.info("coefficients %.2f s, assembly %.2f s: %d unknowns, %d non-zeros", problem.timings.get("coefficients_s", 0.0),
+             problem.timings.get("assembly_s", 0.0), problem.A.shape[0], problem.A.nnz)
     method = "march" if restart is not None else case.solver.method
     first = problem
 
@@ -45,6 +51,7 @@ def solve(case: Case, *, restart=None, callback=None) -> Result:
 
     problem, f, info, rounds = positive_solution(problem, steady)
     f = f.reshape(grid.shape)
+    log.info("solve (%s) %.2f s: %s", info.method, info.wall_s, info.message)
     t1 = time.perf_counter()
     fields = compute_fields(grid, physics.model, f)
     balance = particle_balance(problem, f)
@@ -52,5 +59,6 @@ def solve(case: Case, *, restart=None, callback=None) -> Result:
     probes = evaluate_probes(case, grid, physics.model, fields, f)
     timings = dict(problem.timings, compile_s=compile_s, solve_s=info.wall_s, positivity_rounds=rounds,
                    diagnostics_s=time.perf_counter() - t1, total_s=time.perf_counter() - t0)
+    log.info("diagnostics (fields, balance, probes) %.2f s; total %.2f s", timings["diagnostics_s"], timings["total_s"])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return Result(case, grid, f, info, fields, balance, mf, probes, timings, peak, problem=problem)

@@ -45,6 +45,7 @@ asks the approximate inverse how far the iterate still is from the solution.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 __all__ = ["SolveInfo", "solve_steady", "METHODS", "NoSteadyState", "DIRECT_MAX_UNKNOWNS"]
+
+#: Progress of long solves (``fpsolve -v``): factorisations, refinement steps, planes, GMRES iterations.
+log = logging.getLogger(__name__)
 
 #: Above this many unknowns ``auto`` prefers the Krylov path to a whole-matrix LU of a single
 #: momentum plane or homogeneous problem (2-D patterns: measured 819k slab unknowns direct in
@@ -224,6 +228,8 @@ def refine(solve, residual, b, f, info, rtol, steps=REFINEMENT_STEPS, exhausted=
         f = f + step
         fn = np.linalg.norm(f)
         info.corrections.append(float(np.linalg.norm(step) / fn) if fn > 0 else 0.0)
+        log.info("refinement step %d: residual before %.2e, forward-error estimate %.2e (rtol %.1e)",
+                 len(info.corrections), info.residual_history[-1], info.corrections[-1], rtol)
         if _contracted(info.corrections, rtol):
             break
         if not patient and len(info.corrections) >= 2 and info.corrections[-1] > 0.5 * info.corrections[-2]:
@@ -240,8 +246,11 @@ def _lu(M):
 
 def _direct(problem, rtol, info, **_):
     A, b = problem.A, problem.b
+    t0 = time.perf_counter()
+    log.info("direct: sparse LU of %d unknowns (%d non-zeros) ...", A.shape[0], A.nnz)
     lu = _lu(A)
     info.factorizations += 1
+    log.info("direct: LU done in %.2f s (%d non-zeros in L + U)", time.perf_counter() - t0, lu.L.nnz + lu.U.nnz)
     f = refine(lu.solve, problem_residual(problem), b, np.zeros_like(b), info, rtol)
     info.iterations = len(info.corrections)
     return f
@@ -280,6 +289,8 @@ def _march(problem, rtol, info, max_steps=200, state: MarchState | None = None, 
         info.residual_history.append(res)
         info.pseudo_time_steps.append(dtau)
         info.corrections.append(float(np.linalg.norm(df) / fn) if fn > 0 else 0.0)
+        log.info("march step %d: dtau %.2e, residual %.2e, forward-error estimate %.2e", step + 1, dtau, res,
+                 info.corrections[-1])
         # the correction estimates the forward error only once dtau dominates the slowest mode:
         # the contraction test (successive corrections halving) checks exactly that
         done = _contracted(info.corrections, rtol)
@@ -524,6 +535,8 @@ class PlaneSweep(spla.LinearOperator):
                     if len(sub.corrections) >= 3 and sub.corrections[-1] > 0.5 * sub.corrections[-2]:
                         break
                 worst.append(sub.corrections)
+                log.info("sweep: plane %d of %d done (p index %d), forward-error estimate %.2e",
+                         len(worst), self.nk, k, sub.corrections[-1])
                 del lu
         # report the plane whose last correction is largest
         info.corrections = max(worst, key=lambda c: c[-1]) if worst else []
@@ -549,8 +562,10 @@ def _krylov(problem, rtol, info, max_steps=200, progress=None, **_):
     nk, _ = _planes(problem)
     A, b = problem.A, problem.b
     pre = PlaneSweep(A, nk, keep=True)
+    t0 = time.perf_counter()
     pre.prefactor()
     info.factorizations = pre.factorizations
+    log.info("krylov: preconditioner of %d momentum planes factorised in %.2f s", nk, time.perf_counter() - t0)
     budget = [int(max_steps)]
 
     absA = abs(A)
@@ -574,6 +589,8 @@ def _krylov(problem, rtol, info, max_steps=200, progress=None, **_):
                               maxiter=cycles, callback=record, callback_type="pr_norm")
         budget[0] -= count[0]
         info.iterations += count[0]
+        log.info("krylov: GMRES %d iterations (inner rtol %.1e; %d in all, budget left %d)", count[0], tol,
+                 info.iterations, max(budget[0], 0))
         if progress is not None:
             progress(info)
         return x
@@ -619,6 +636,7 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
     check_steady_state(problem)
     if method == "auto":
         method = choose_method(problem)
+        log.debug("method auto -> %s", method)
     if method not in METHODS:
         raise ValueError(f"method = {method!r} is not allowed; allowed: auto, {', '.join(METHODS)}")
     info = SolveInfo(method=method, rtol=rtol)
@@ -629,6 +647,7 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
         missed = info.corrections[-1] if info.corrections else np.inf
         info.fallback = (f"krylov: {info.iterations} GMRES iterations, correction {missed:.1e} > rtol; "
                          f"fell back to direct")
+        log.warning("%s", info.fallback)
         iterations = info.iterations
         info.corrections, info.residual_history = [], []
         f = _direct(problem, rtol, info)

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,7 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import markdown
+from .io import checksummed, save_figure, write_atomic, write_hdf5
+
 __all__ = ["run_task", "run_tasks", "ladder", "richardson", "converge", "sweep", "cache_key", "source_hash"]
+
+log = logging.getLogger(__name__)  # one line per finished run at INFO (``fpsolve -v``)
 
 REFINE_KEYS = {"z": "z_cells", "mu": "mu_cells", "p": "p_cells", "t": "fixed_step"}
 AXES = ("z", "mu", "p")  # the order of GridSection.cells
@@ -89,8 +95,6 @@ def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix:
     """Solve one case (in whatever process runs it) and return its record: the run's basics plus
     ``details(result)``; cached as ``CACHE/<cache_key><suffix>.json`` (written atomically; an
     unreadable cache file is a miss; a failed run is never cached)."""
-    import os
-
     import fpsolve
 
     case = fpsolve.load_case(case_path, overrides)
@@ -113,10 +117,11 @@ def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix:
     record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": converged,
               "wall_s": result.timings["total_s"], "cached": False, **details(result)}
     if cache is not None and converged:
+        from .io import write_atomic
+
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, cache)
+        # workers may write one key at once (same content): no lock, the last rename wins
+        write_atomic(cache, json.dumps(record), lock=False)
     return record
 
 
@@ -142,6 +147,19 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
     processes; results in task order; ``progress`` draws a bar over finished runs (stderr).  ``task``
     is the module-level function each tuple is given to (default :func:`run_task`)."""
     bar = _bar(len(tasks), progress)
+    done = [0]
+
+    def finished(t, record=None):  # the bar, and one log line per run (``fpsolve -v``)
+        done[0] += 1
+        if bar is not None:
+            bar.update(1)
+        if isinstance(record, dict):
+            log.info("run %d of %d done: %s (%s unknowns, %.2f s%s)", done[0], len(tasks), " ".join(record.get(
+                "overrides", t[1])) or "(the case)", record.get("unknowns", "?"), record.get("wall_s", 0.0),
+                ", cached" if record.get("cached") else "")
+        else:
+            log.info("run %d of %d done", done[0], len(tasks))
+
     try:
         if scheduler is not None:
             try:
@@ -150,23 +168,20 @@ def run_tasks(tasks, scheduler: str | None = None, workers: int | None = None, p
                 raise ValueError("--scheduler needs dask.distributed (pip install distributed)") from err
             client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
             futures = [client.submit(task, *t, pure=False) for t in tasks]
-            if bar is not None:
-                for _ in dask_completed(futures):
-                    bar.update(1)
+            for _ in dask_completed(futures):
+                finished(None)
             return client.gather(futures)
         if workers == 1 or len(tasks) == 1:
             out = []
             for t in tasks:
                 out.append(task(*t))
-                if bar is not None:
-                    bar.update(1)
+                finished(t, out[-1])
             return out
         # spawn, not fork: numba's OpenMP threads make fork unsafe once the parent ran a kernel
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(task, *t) for t in tasks]
-            if bar is not None:
-                for _ in as_completed(futures):
-                    bar.update(1)
+            futures = {pool.submit(task, *t): t for t in tasks}
+            for fu in as_completed(futures):
+                finished(futures[fu], fu.result() if fu.exception() is None else None)
             return [fu.result() for fu in futures]
     finally:
         if bar is not None:
@@ -234,8 +249,6 @@ def richardson(values, ratio, scale=None):
 def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="converge-out",
              scheduler=None, workers=None, progress=False):
     """Run a refinement ladder and write ``converge.md``, ``converge.png`` and ``converge.h5``; returns the rows."""
-    import h5py
-
     import fpsolve
 
     case = fpsolve.load_case(case_path, list(overrides))
@@ -255,34 +268,38 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
         vals = [r["quantities"][name] for r in records]
         rows.append({"quantity": name, "values": vals,
                      **richardson(vals, ratio, 1.0 if name in UNIT_SCALE else None)})
-    lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", "",
-             "| level | overrides | unknowns | wall [s] | cached |", "|---|---|---|---|---|"]
-    for i, (s, r) in enumerate(zip(steps, records)):
-        lines.append(f"| {i} | {' '.join(s)} | {r['unknowns']} | {r['wall_s']:.2f} | {r['cached']} |")
+    lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", ""]
+    lines += markdown.table(["level", "overrides", "unknowns", "wall [s]", "cached"],
+                            [[i, " ".join(s), r["unknowns"], f"{r['wall_s']:.2f}", r["cached"]]
+                             for i, (s, r) in enumerate(zip(steps, records))])
     lines += ["", "Probes are evaluated at the requested (z, p) at every level (linear interpolation between z "
               "cell centres, in ln p between momentum centres: second order):", ""]
     for label in records[0].get("placements", {}):
         lines.append(f"- {label}: " + "; ".join(f"level {i}: {r.get('placements', {}).get(label, '?')}"
                                                 for i, r in enumerate(records)))
-    lines += ["", "| quantity | " + " | ".join(f"level {i}" for i in range(levels))
-              + " | observed order | Richardson | error estimate | converged digits | note |",
-              "|---" * (levels + 6) + "|"]
-    for row in rows:
-        lines.append(f"| {row['quantity']} | " + " | ".join(f"{v:.10g}" for v in row["values"])
-                     + f" | {row['order']:.3f} | {row['extrapolated']:.10g} | {row['error']:.2e} | {row['digits']:.2f}"
-                     f" | {row['note']} |")
-    (out / "converge.md").write_text("\n".join(lines) + "\n")
+    lines.append("")
+    lines += markdown.table(["quantity", *(f"level {i}" for i in range(levels)), "observed order", "Richardson",
+                             "error estimate", "converged digits", "note"],
+                            [[row["quantity"], *(f"{v:.10g}" for v in row["values"]), f"{row['order']:.3f}",
+                              f"{row['extrapolated']:.10g}", f"{row['error']:.2e}", f"{row['digits']:.2f}", row["note"]]
+                             for row in rows])
+    write_atomic(out / "converge.md", "\n".join(lines) + "\n")
     _figure(rows, records, out / "converge.png", len(refine))
-    with h5py.File(out / "converge.h5", "w") as h5:
+
+    def fill(h5):
         h5.attrs["case"] = str(case_path)
         h5.attrs["refine"] = ",".join(refine)
         h5.attrs["ratio"] = ratio
-        h5.create_dataset("unknowns", data=[r["unknowns"] for r in records])
+        h5.attrs["fpsolve_version"] = fpsolve.__version__
+        h5.attrs["kind"] = "converge"
+        checksummed(h5, "unknowns", [r["unknowns"] for r in records])
         for row in rows:
             g = h5.create_group(row["quantity"].replace("/", "_"))
-            g.create_dataset("values", data=row["values"])
+            checksummed(g, "values", row["values"])
             for k in ("order", "extrapolated", "error", "digits"):
                 g.attrs[k] = row[k]
+
+    write_hdf5(out / "converge.h5", fill)
     return rows
 
 
@@ -308,8 +325,10 @@ def _figure(rows, records, path, n_axes):
     ax.set_ylabel("|q - q_Richardson|")
     ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=150)
+    finally:
+        plt.close(fig)
 
 
 def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None, workers=None, progress=False):
@@ -326,8 +345,7 @@ def sweep(case_path, assignments, overrides=(), out="sweep-out", scheduler=None,
     records = run_tasks([(str(case_path), list(overrides) + c, str(out / "cache")) for c in combos], scheduler, workers,
                         progress)
     names = list(records[0]["quantities"])
-    lines = ["| " + " | ".join(["run"] + names) + " |", "|---" * (len(names) + 1) + "|"]
-    for c, r in zip(combos, records):
-        lines.append("| " + " ".join(c) + " | " + " | ".join(f"{r['quantities'][k]:.6g}" for k in names) + " |")
-    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    lines = markdown.table(["run", *names], [[" ".join(c), *(f"{r['quantities'][k]:.6g}" for k in names)]
+                                             for c, r in zip(combos, records)])
+    write_atomic(out / "sweep.md", "\n".join(lines) + "\n")
     return records

@@ -31,11 +31,43 @@ def _in_case_units(result):
     return z_text, p_text
 
 
+#: A prediction below this fraction of the kinetic max|g/F| is "g ~ 0" for the comparison: the
+#: relative difference max|g - g_Eq7|/max|g_Eq7| would then only restate the ratio max|g|/max|g_Eq7|
+#: (> 1/NEGLIGIBLE), e.g. 2.7e12 at a symmetry point where dF/dz is round-off.
+NEGLIGIBLE = 1e-3
+
+
+def _eq7_comparison(pr) -> str:
+    """``|g - g_Eq7|/|g_Eq7| = ...`` where Eq. (7) predicts a g worth comparing with, else why not."""
+    kinetic = float(np.max(np.abs(pr.g_over_F)))
+    predicted = float(np.max(np.abs(pr.g_da_over_F)))
+    if predicted > NEGLIGIBLE * kinetic and np.isfinite(pr.rel_err_da):
+        return f"|g - g_Eq7|/|g_Eq7| = {pr.rel_err_da:.3e}"
+    if kinetic == 0.0 and predicted == 0.0:
+        return "g = 0 and Eq. 7 g = 0"
+    return (f"Eq. 7 predicts g ~ 0 here (max|g_Eq7/F| = {predicted:.1e}, below {NEGLIGIBLE:g} of the kinetic "
+            f"max|g/F|): no relative comparison")
+
+
+def _g_s_predicted(pr) -> float:
+    """max|g_s/F| of Eq. (38): |amplitude_Eq38 dF/dz / F| (the |mu|^(2-s) shape peaks at 1)."""
+    return abs(pr.streaming_amplitude_eq38 * pr.dF_dz / pr.F) if pr.F else float("inf")
+
+
+def _streaming_measurable(pr) -> bool:
+    """The streaming amplitude g/F' is measurable where Eq. (38) predicts a streaming part of g
+    above NEGLIGIBLE of the kinetic g (not at a symmetry point, where F' ~ 0)."""
+    kinetic = float(np.max(np.abs(pr.g_over_F)))
+    return _g_s_predicted(pr) > NEGLIGIBLE * kinetic
+
+
 def summary_text(result) -> str:
     g, i, b, m = result.grid, result.info, result.balance, result.min_f
     t = result.timings
     z_text, p_text = _in_case_units(result)
-    dims = f"{g.np_} p" if g.homogeneous else f"{g.nz} z x2 (linear-discontinuous)"
+    dims = "homogeneous (no z)" if g.homogeneous else f"{g.nz} z x2 (linear-discontinuous)"
+    where = f"mu = {m['mu']:.4g}, p = {p_text(m['p'])}" if g.homogeneous else \
+        f"z = {z_text(m['z'])}, mu = {m['mu']:.4g}, p = {p_text(m['p'])}"
     lines = [
         f"fpsolve {result.version} run: {result.case.origin}",
         f"grid: {dims}, {g.nmu} mu, {g.np_} p -> {g.size} unknowns"
@@ -48,8 +80,7 @@ def summary_text(result) -> str:
         f" + p_min {b['outflow_p_min']:.4e} + p_max {b['outflow_p_max']:.4e} + catastrophic "
         f"{b['catastrophic']:.4e};  closure {b['closure']:.2e} (round-off bound "
         f"{b['closure_roundoff_bound']:.1e})",
-        f"min f: {m['value']:.4e} ({m['value'] / m['max']:.2e} of max) at z = {z_text(m['z'])}, "
-        f"mu = {m['mu']:.4g}, p = {p_text(m['p'])}",
+        f"min f: {m['value']:.4e} ({m['value'] / m['max']:.2e} of max) at {where}",
     ]
     failures = result.trust_failures()
     if failures:
@@ -62,9 +93,13 @@ def summary_text(result) -> str:
     for pr in result.probes:
         where = "homogeneous" if pr.z is None else f"z = {z_text(pr.z)}"
         lines.append(f"probe {where}, p = {p_text(pr.p)}: F = {pr.F:.6e}, max|g/F| = "
-                     f"{np.max(np.abs(pr.g_over_F)):.4e}, |g - g_Eq7|/|g_Eq7| = {pr.rel_err_da:.3e}"
+                     f"{np.max(np.abs(pr.g_over_F)):.4e}, {_eq7_comparison(pr)}"
                      + (f" ({pr.placement})" if getattr(pr, "interpolated", False) else ""))
-        if pr.z is not None and np.isfinite(pr.streaming_amplitude) and pr.g_eq39_over_F is None:
+        if pr.z is not None and np.isfinite(pr.streaming_amplitude) and pr.g_eq39_over_F is None \
+                and not _streaming_measurable(pr):
+            lines.append(f"    streaming amplitude: not measurable here (F' = dF/dz = {pr.dF_dz:.3e}: Eq. 38 predicts "
+                         f"max|g_s/F| = {_g_s_predicted(pr):.1e}, below {NEGLIGIBLE:g} of the kinetic max|g/F|)")
+        elif pr.z is not None and np.isfinite(pr.streaming_amplitude) and pr.g_eq39_over_F is None:
             lines.append(f"    streaming amplitude g/(F' |mu|^(2-s) sgn mu): kinetic {pr.streaming_amplitude:.6e}, "
                          f"Eq. 38 {pr.streaming_amplitude_eq38:.6e} "
                          f"(rel. diff {pr.streaming_amplitude / pr.streaming_amplitude_eq38 - 1:.3e})")

@@ -48,6 +48,7 @@ cache is rebuilt; the factors of a matrix are deterministic).
 """
 from __future__ import annotations
 
+import logging
 import math
 import time as _time
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 __all__ = ["TRBDF2", "TimeState", "TimeInfo", "integrate", "splu_factory", "StepFailure"]
+
+log = logging.getLogger(__name__)  # accepted steps at INFO (``fpsolve -v``)
 
 GAMMA = 2.0 - math.sqrt(2.0)
 D = GAMMA / 2.0  # = 1 - 1/sqrt(2)
@@ -238,6 +241,8 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
             if grow >= 2.0:
                 h = min(2.0 * h, opt.max_step)
         state.t, state.y, state.h = t, y, h
+        log.info("time step %d: t = %.6g, dt = %.3e, error estimate %.2e (%d rejected so far)", state.step, t, hh, err,
+                 info.rejected + info.positivity_rejected)
         if callback is not None and callback(state):
             info.wall_s = _time.perf_counter() - wall0
             info.message = f"stopped at t = {t:.6g} after {state.step} steps"

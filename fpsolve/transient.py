@@ -426,9 +426,12 @@ def run_cli(args, case) -> int:
     if not r.info.completed:
         print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
         return 3
-    print(r.summary())
+    if not getattr(args, "quiet", False):  # -q: the one-line verdict only
+        print(r.summary(), flush=True)
     write_timeseries(r, out)
-    print(f"wrote {out}" + ("" if r.trustworthy else "   (flagged: not trustworthy, see above)"), file=sys.stdout)
+    print(f"wrote {out}" + ((": trustworthy" if r.trustworthy else ": NOT TRUSTWORTHY (fpsolve info)")
+                            if getattr(args, "quiet", False) else
+                            ("" if r.trustworthy else "   (flagged: not trustworthy, see above)")), file=sys.stdout)
     if getattr(args, "plot", False):
         from .plot_time import time_figures
 

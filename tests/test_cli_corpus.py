@@ -29,6 +29,7 @@ SLAB = ROOT / "cases" / "slab_streaming.toml"
 
 # exit statuses (README "Commands, exit statuses")
 BAD = 2
+MEMORY = 6
 
 CORPUS = [
     # --- output paths of `run`, checked before the solve ---------------------------------------
@@ -244,6 +245,13 @@ CORPUS = [
      "[particle] kinetic_tev = [1e-320]: outside the usable range"),
     ("usable-report-alfven_speed_kms-above-c", "report phys.toml turbulence.alfven_speed_kms=3e5", BAD,
      "[turbulence] alfven_speed_kms = 300000.0: V_A = 1.00069 c, not below the speed of light"),
+    # --- memory: a grid larger than this machine's RAM (estimate 560 GB), refused before any work ------
+    ("run-grid-exceeds-ram", "run case.toml grid.z_cells=100000 grid.mu_cells=1024 solver.memory_limit_gb=100000 "
+     "-o new.h5", MEMORY, "not enough memory for this grid: estimated 560 GB"),
+    ("sweep-grid-exceeds-ram", "sweep case.toml grid.z_cells=20,100000 grid.mu_cells=1024 "
+     "solver.memory_limit_gb=100000 --out sw", MEMORY, "not enough memory for this grid"),
+    ("converge-finest-exceeds-ram", "converge case.toml grid.z_cells=20000 grid.mu_cells=1024 "
+     "solver.memory_limit_gb=100000 --levels 3 --ratio 3 --out conv", MEMORY, "not enough memory for this grid"),
 ]
 
 

@@ -105,9 +105,14 @@ def figure(size=(6.0, 4.2)):
 
 
 def save(fig, path: Path):
+    """Through :func:`fpsolve.io.save_figure` (temporary name, fsync, rename)."""
+    from fpsolve.io import save_figure
+
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=150)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -123,7 +128,9 @@ def main_for(module_run, name: str):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     checks = module_run(out, quick=a.quick)
-    (out / "checks.json").write_text(json.dumps([c.record() for c in checks], indent=1))
+    from fpsolve.io import write_atomic
+
+    write_atomic(out / "checks.json", json.dumps([c.record() for c in checks], indent=1))
     for c in checks:
         label = "INFO" if c.kind == "info" else ("PASS" if c.passed else "FAIL")
         label += " (patch test)" if c.kind == "patch" else ""
