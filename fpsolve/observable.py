@@ -92,6 +92,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import save_figure, write_atomic
 from .physics import dipole as dp
 
 __all__ = ["observable_task", "plan_streaming", "plan_compton_getting", "anisotropy", "load_measurements",
@@ -544,7 +545,7 @@ def anisotropy(case_path, overrides=(), energies=None, out="anisotropy-out", sch
     data["points"] = points
     data["b_ra_dec"] = b_ra_dec
     _write_h5(data, out / "anisotropy.h5", case_path)
-    (out / "anisotropy.md").write_text(_markdown(data, case_path))
+    write_atomic(out / "anisotropy.md", _markdown(data, case_path))
     _dipole_figure(data, out / "dipole.png")
     if shapes_figure:
         _shapes_figure(case_path, overrides, out / "g_mu_4tev.png", cache, scheduler, workers, progress, extra)
@@ -592,9 +593,7 @@ def _write_h5(data, path, case_path):
     ds.attrs.update({"case": str(case_path), "Conventions": "CF-1.8", "b_ra_dec_deg": list(data["b_ra_dec"]),
                      "fits": json.dumps({k: (vars(f) if isinstance(f, FitResult) else f)
                                          for k, f in data["fits"].items()})})
-    tmp = Path(str(path) + ".tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    tmp.replace(path)
+    write_atomic(path, bytes(ds.to_netcdf(engine="h5netcdf")))  # in memory, then one atomic rename
 
 
 def _markdown(data, case_path) -> str:
@@ -719,7 +718,7 @@ def _dipole_figure(data, path):
     a2.set_xlabel("kinetic energy [TeV]")
     a1.set_title("anisotropy at the Sun: projected amplitude and phase", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -760,7 +759,7 @@ def _shapes_figure(case_path, overrides, path, cache, scheduler, workers, progre
         ax.legend(fontsize=6)
     axes[0].set_ylabel(r"$g(\mu)/F$ / $\delta$ (4 TeV)")
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    save_figure(fig, path)
     plt.close(fig)
 
 
