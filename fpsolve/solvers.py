@@ -36,7 +36,9 @@ asks the approximate inverse how far the iterate still is from the solution.
   (GMRES-IR): each correction is solved to ``KRYLOV_INNER_RTOL`` of its residual, never to an
   absolute threshold below round-off.  ``max_steps`` is a budget of GMRES *iterations*
   (whole restart cycles of ``KRYLOV_RESTART``); a run over budget falls back to ``direct``
-  when its estimated LU memory fits, else it is reported as not converged.
+  when its estimated LU memory (:func:`estimated_direct_lu_gb`) fits the caller's
+  ``memory_limit_gb`` (the case's ``[solver] memory_limit_gb`` in a run), else it is reported
+  as not converged, ``info.fallback`` naming the estimate and the limit.
 * ``auto`` — ``sweep`` if A is block upper-triangular in p; ``direct`` for a single momentum
   plane or a homogeneous problem (a 2-D (z, mu) or (mu, p) pattern: the LU fill is modest,
   819k unknowns of the slab take seconds) up to ``DIRECT_MAX_UNKNOWNS``; else ``krylov``
@@ -53,7 +55,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-__all__ = ["SolveInfo", "solve_steady", "METHODS", "NoSteadyState", "DIRECT_MAX_UNKNOWNS"]
+__all__ = ["SolveInfo", "solve_steady", "METHODS", "NoSteadyState", "DIRECT_MAX_UNKNOWNS", "UpwindPlaneLU",
+           "estimated_direct_lu_gb"]
 
 #: Above this many unknowns ``auto`` prefers the Krylov path to a whole-matrix LU of a single
 #: momentum plane or homogeneous problem (2-D patterns: measured 819k slab unknowns direct in
@@ -706,14 +709,38 @@ def choose_method(problem) -> str:
     return "krylov"
 
 
+def estimated_direct_lu_gb(problem) -> float:
+    """GB of a whole-matrix SuperLU of ``problem.A`` (14 bytes per L + U non-zero with SuperLU's work
+    space), by the fill model of :meth:`fpsolve.case.Case.estimated_memory_gb` (direct branch):
+    2-D patterns (one momentum plane, or homogeneous (mu, p)) 3.5 r^1.5 (w/64)^0.4 per unknown for
+    r non-zeros per row and w unknowns across the short side; a p-coupled (z, mu, p) matrix twice
+    the product of the two smallest of (2 nz, nmu, np) per unknown (0.75 times it when coupled
+    one way in p).  From the matrix actually assembled (its r), before any factorisation."""
+    A, g = problem.A, problem.grid
+    n = A.shape[0]
+    r = A.nnz / max(n, 1)
+    nk = g.np_
+    nz = 0 if g.homogeneous else g.nz
+    if nk == 1 or g.homogeneous:
+        w = 2.0 * min(g.nmu, nz) if not g.homogeneous else float(min(g.nmu, nk))
+        fill = n * 3.5 * r ** 1.5 * max(w / 64.0, 0.25) ** 0.4
+    else:
+        a, b, _ = sorted((2.0 * max(nz, 1), float(g.nmu), float(nk)))
+        fill = n * (0.75 if block_triangular_in_p(A, nk) else 2.0) * a * b
+    return 14.0 * fill / 1e9
+
+
 def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_steps: int = 200,
-                 state: MarchState | None = None, callback=None, fallback: bool = True):
+                 state: MarchState | None = None, callback=None, fallback: bool = True,
+                 memory_limit_gb: float | None = None):
     """Solve ``A f = b`` to a forward-error estimate ``<= rtol``; returns ``(f, SolveInfo)``.
 
     ``info.converged`` is False (and ``info.message`` says by how much it missed) when the
     test is not met; the caller decides what to do with such a result.  ``state`` and
     ``callback`` apply to the march (restart from a checkpoint; progress and checkpoints).
-    A Krylov solve that exhausts its iteration budget falls back to ``direct`` (``fallback``).
+    A Krylov solve that exhausts its iteration budget falls back to ``direct`` (``fallback``),
+    unless that LU's estimated memory (:func:`estimated_direct_lu_gb`) exceeds ``memory_limit_gb``:
+    then the Krylov iterate is returned not converged and ``info.fallback`` says why.
     Raises :class:`NumericalError` if NaN or Inf appears, :class:`NoSteadyState` if no term
     removes particles while the source injects some (:func:`check_steady_state`).
     """
@@ -734,7 +761,14 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
     t0 = time.perf_counter()
     f = METHODS[method](problem, rtol, info, max_steps=max_steps, state=state, callback=callback)
     check_finite(problem, f, f"the end of the {method} solve")
-    if method == "krylov" and fallback and not _contracted(info.corrections, rtol):
+    failed = method == "krylov" and fallback and not _contracted(info.corrections, rtol)
+    need = estimated_direct_lu_gb(problem) if failed and memory_limit_gb is not None else 0.0
+    if failed and memory_limit_gb is not None and need > memory_limit_gb:
+        missed = info.corrections[-1] if info.corrections else np.inf
+        info.fallback = (f"krylov: {info.iterations} GMRES iterations, correction {missed:.1e} > rtol; direct "
+                         f"fallback not tried: its LU needs an estimated {need:.2g} GB > memory_limit_gb = "
+                         f"{memory_limit_gb:g}")
+    elif failed:
         missed = info.corrections[-1] if info.corrections else np.inf
         info.fallback = (f"krylov: {info.iterations} GMRES iterations, correction {missed:.1e} > rtol; "
                          f"fell back to direct")
@@ -761,5 +795,5 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
                  "too ill-conditioned)" if len(info.corrections) > 1 and info.corrections[-1] > 0.5 * info.corrections[-2]
                  else "")
         info.message = (f"not converged: {tail} > rtol = {rtol:.1e} after {info.iterations} iterations"
-                        f"{trend}")
+                        f"{trend}" + (f"; {info.fallback}" if info.fallback else ""))
     return f, info

@@ -79,3 +79,21 @@ def test_structure_not_present_falls_back_to_superlu():
     f = _plane_factor(bad, (nz, nmu))
     assert not isinstance(f, UpwindPlaneLU)
     assert UpwindPlaneLU.build(M, nz, nmu) is not None  # the unmodified plane is taken
+
+
+def test_krylov_fallback_respects_the_memory_limit():
+    """A Krylov run over its iteration budget falls back to the whole-matrix LU only if that LU's
+    estimated memory fits ``memory_limit_gb``; else the iterate comes back not converged with the
+    reason (estimate and limit) in ``info.fallback`` and the message.  Without a limit, or with a
+    limit it fits, the fallback runs and converges.  (full_alfvenic: eps > 0, p-coupled planes.)"""
+    from fpsolve.solvers import estimated_direct_lu_gb, solve_steady
+
+    case = fpsolve.load_case(CASES / "full_alfvenic.toml", ["grid.z_cells=10", "grid.mu_cells=8", "grid.p_cells=12"])
+    problem = build_problem(build_grid(case), build_physics(case))
+    need = estimated_direct_lu_gb(problem)
+    assert 0 < need < 1.0
+    _f, info = solve_steady(problem, method="krylov", max_steps=1, memory_limit_gb=need / 2)
+    assert not info.converged and info.method == "krylov"
+    assert "fallback not tried" in info.fallback and "memory_limit_gb" in info.message
+    _f, info = solve_steady(problem, method="krylov", max_steps=1, memory_limit_gb=need * 2)
+    assert info.converged and info.method == "krylov->direct", info.message
