@@ -21,6 +21,11 @@ asks the approximate inverse how far the iterate still is from the solution.
   step; halved if the residual doubles); the step used is the target rounded down to a power of
   4, so the LU factorisation is reused while it stays constant.  The corrections are the
   forward-error estimate once ``dtau`` is large (then the step is a refinement step).
+* Plane factors (sweep and Krylov): a momentum plane of a kinetic z problem is factorised by its
+  upwind structure (:class:`UpwindPlaneLU`: each z cell eliminated locally, then a block-tridiagonal
+  system of the ``nmu`` streaming traces per face), ~4x fewer operations than SuperLU's LU of the
+  2-D (z, mu) pattern (B3 plane: 0.12 s against 0.42-0.56 s); planes without that structure
+  (periodic z, other layouts) take SuperLU.
 * ``sweep`` — exact block solve when A couples a momentum plane only to the plane above it
   (eps = 0, continuous losses only): planes are solved from p_max down, each factorised once,
   refined with its own compensated residual while its factors are alive, and discarded (memory
@@ -419,6 +424,15 @@ def _planes(problem):
 def block_triangular_in_p(A, nk) -> bool:
     """True if no row couples to a plane below its own (A_{k,k-1} = 0): one downward sweep is exact."""
     n = A.shape[0] // nk
+    if sp.isspmatrix_csr(A) or isinstance(A, sp.csr_array):
+        # fast path (no COO copy of a 40M-entry matrix): every row's smallest column is in or above
+        # its own plane; if not, the exact test below decides (explicit zeros do not couple)
+        full = np.flatnonzero(np.diff(A.indptr) > 0)
+        if full.size == 0:
+            return True
+        low = np.minimum.reduceat(A.indices, A.indptr[full])
+        if np.all(low >= (full // n) * n):
+            return True
     coo = A.tocoo()
     below = (coo.col // n) < (coo.row // n)
     return not np.any(coo.data[below] != 0.0)
