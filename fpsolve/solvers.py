@@ -664,7 +664,7 @@ def _sweep(problem, rtol, info, **_):
                          "(eps = 0, no momentum diffusion); allowed here: direct, march, krylov, auto")
     sweep = PlaneSweep(A, nk, keep=False, plane_shape=_plane_shape(problem))
     f = sweep.solve_refined(b, rtol, info, getattr(problem, "plane_residual", None))
-    info.residual_history.append(float(np.linalg.norm(problem_residual(problem)(f)) / np.linalg.norm(b)))
+    # the whole problem's residual of f goes into residual_history in solve_steady (computed once there)
     info.factorizations = sweep.factorizations
     info.iterations = len(info.corrections)
     return f
@@ -795,6 +795,8 @@ def solve_steady(problem, *, method: str = "auto", rtol: float = 1e-10, max_step
     bnorm = np.linalg.norm(problem.b)
     r = problem_residual(problem)(f)
     info.residual = float(np.linalg.norm(r) / bnorm) if np.all(np.isfinite(r)) else np.inf
+    if info.method == "sweep":  # the sweep refines plane by plane: its history is the final residual
+        info.residual_history.append(info.residual)
     info.roundoff_floor = roundoff_floor(problem.A, f, bnorm) if np.isfinite(info.residual) else np.inf
     info.forward_error = info.corrections[-1] if info.corrections else np.inf
     info.converged = bool(np.isfinite(info.residual) and _contracted(info.corrections, rtol))
