@@ -248,8 +248,10 @@ def residual_compensated(indptr, indices, data, x, b, out):
 # A[i, i+1] = Q_i Tc_{i+1} with rU = #(mu < 0): the planes exchange rL + rU = nmu traces per face,
 # not 2 nmu unknowns per cell.  The kernels below eliminate each cell locally (banded LU of D_i),
 # then solve the block-tridiagonal system of the face traces (see UpwindPlaneLU's docstring).
+# nogil: the sweep factorises planes in worker threads while the main thread refines (like SuperLU,
+# which releases the GIL).
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def upwind_plane_split(indptr, indices, data, nz, nmu, band_max):
     """Banded cell blocks and z couplings of a plane matrix (CSR, unknown (i*nmu + j)*2 + d).
 
@@ -297,7 +299,7 @@ def upwind_plane_split(indptr, indices, data, nz, nmu, band_max):
     return True, kl, ku, band, low, up
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rank_one_blocks(blocks, tol):
     """``blocks[i, j] = p[i, s] t[i, s]^T`` (2x2) for the pitch cells ``J`` (s-th entry) where some
     block is non-zero.  Returns ``(ok, J, p, t)``; ``ok`` is False if a block's rank-one remainder
@@ -335,7 +337,7 @@ def rank_one_blocks(blocks, tol):
     return True, J, p, t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def band_factor(band, kl, ku):
     """In-place LU without pivoting of every cell block ``band[i]`` (banded storage, see
     :func:`upwind_plane_split`); returns the largest |multiplier| and the smallest |pivot| relative to
@@ -364,7 +366,7 @@ def band_factor(band, kl, ku):
     return growth, small
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _band_solve_cell(band, c, kl, ku, x):
     """``x[:, q] <- D_c^{-1} x[:, q]`` with the factor of :func:`band_factor`."""
     m = band.shape[1]
@@ -386,7 +388,7 @@ def _band_solve_cell(band, c, kl, ku, x):
             x[r, q] /= d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def upwind_plane_factor(band, kl, ku, jl, pl, tl, ju, pu, tu):
     """Face-trace block-tridiagonal factorisation (after :func:`band_factor`).
 
@@ -460,7 +462,7 @@ def upwind_plane_factor(band, kl, ku, jl, pl, tl, ju, pu, tu):
     return a12, tce, tae, kinv, x
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def upwind_plane_solve(band, kl, ku, jl, pl, tl, ju, pu, tu, a12, tce, tae, kinv, x, b):
     """``A^{-1} b`` for the factors of :func:`upwind_plane_factor` (one right-hand side)."""
     nz, m, _w = band.shape
