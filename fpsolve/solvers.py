@@ -24,7 +24,7 @@ asks the approximate inverse how far the iterate still is from the solution.
 * Plane factors (sweep and Krylov): a momentum plane of a kinetic z problem is factorised by its
   upwind structure (:class:`UpwindPlaneLU`: each z cell eliminated locally, then a block-tridiagonal
   system of the ``nmu`` streaming traces per face), ~4x fewer operations than SuperLU's LU of the
-  2-D (z, mu) pattern (B3 plane: 0.12 s against 0.42-0.56 s); planes without that structure
+  2-D (z, mu) pattern (B3 plane: 0.065-0.09 s CPU against SuperLU's 0.42-0.66 s); planes without that structure
   (periodic z, other layouts) take SuperLU.
 * ``sweep`` — exact block solve when A couples a momentum plane only to the plane above it
   (eps = 0, continuous losses only): planes are solved from p_max down, each factorised once,
@@ -274,9 +274,11 @@ class UpwindPlaneLU:
     ``nmu x nmu`` blocks ``[[I, .], [., I]]``, solved by block Thomas through the ``nmu/2``-sized
     Schur complement of each block (:func:`fpsolve.kernels.upwind_plane_factor`).
 
-    Cost, B3 plane (800 z x 64 mu, 102k unknowns): ~0.12 s factor, 17 ms solve, 46 MB, against
-    SuperLU (COLAMD) 0.42-0.56 s, 17 ms, 6.9M fill (83 MB): a sparse LU of a 2-D (z, mu) grid
-    keeps the 2 nmu unknowns of its separators dense, here only the ``nmu`` traces are.
+    Cost, B3 plane (800 z x 64 mu, 102k unknowns; CPU s, scripts/BENCHMARKS.md): 0.065-0.09 s
+    factor, 14 ms solve, 5.6M stored entries (45 MB), against SuperLU (COLAMD) 0.42-0.66 s, 21 ms,
+    6.9M (83 MB): a sparse LU of a 2-D (z, mu) grid keeps the 2 nmu unknowns of its separators
+    dense, here only the ``nmu`` traces of a face are.  The kernels release the GIL (the sweep
+    factorises ahead in threads).
     :meth:`build` returns None when the plane does not have this structure (periodic or mirror
     z ends, a z coupling of rank two, a cell block needing pivots): the caller uses SuperLU.
     ``fill`` counts the stored factor entries (for the regression test against SuperLU's fill).
