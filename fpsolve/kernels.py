@@ -190,6 +190,15 @@ def warm_up():
         fill_z_block(*args, *extra, indptr, np.empty(indptr[-1], np.int64), np.empty(indptr[-1]))
     residual_compensated(np.array([0, 1]), np.array([0], dtype=np.int32), np.ones(1), np.ones(1),
                          np.ones(1), np.empty(1))
+    # the upwind plane factorisation on a 3-cell, 2-pitch-cell identity plane
+    n = 12
+    ok, kl, ku, band, low, up = upwind_plane_split(np.arange(n + 1, dtype=np.int32), np.arange(n, dtype=np.int32),
+                                                   np.ones(n), 3, 2, 8)
+    rank_one_blocks(low, 64 * 2.2e-16)
+    band_factor(band, kl, ku)
+    js, ps = np.array([1], dtype=np.int64), np.zeros((3, 1, 2))
+    fac = upwind_plane_factor(band, kl, ku, js, ps, ps, js - 1, ps, ps)
+    upwind_plane_solve(band, kl, ku, js, ps, ps, js - 1, ps, ps, *fac, np.ones(n))
 
 
 @njit(cache=True, inline="always")
@@ -228,3 +237,289 @@ def residual_compensated(indptr, indices, data, x, b, out):
             hi, t = _two_sum(hi, p)
             lo += t + e
         out[i] = hi + lo
+
+
+# --- the upwind plane factorisation (fpsolve.solvers.UpwindPlaneLU) -----------------------------
+# A momentum plane of a kinetic z problem is block tridiagonal in z: cell blocks D_i of m = 2 nmu
+# unknowns (pitch cell j, DG mode d), banded in (j, d); the z couplings A[i, i-1] and A[i, i+1]
+# join equal pitch cells only, each a 2x2 block of rank one (the upwind trace a +- theta b of the
+# neighbour, times the test functions), non-zero for mu > 0 (from the left) or mu < 0 (from the
+# right) only.  Hence A[i, i-1] = P_i Ta_{i-1} with rL = #(mu > 0) columns and
+# A[i, i+1] = Q_i Tc_{i+1} with rU = #(mu < 0): the planes exchange rL + rU = nmu traces per face,
+# not 2 nmu unknowns per cell.  The kernels below eliminate each cell locally (banded LU of D_i),
+# then solve the block-tridiagonal system of the face traces (see UpwindPlaneLU's docstring).
+# nogil: the sweep factorises planes in worker threads while the main thread refines (like SuperLU,
+# which releases the GIL).
+
+@njit(cache=True, nogil=True)
+def upwind_plane_split(indptr, indices, data, nz, nmu, band_max):
+    """Banded cell blocks and z couplings of a plane matrix (CSR, unknown (i*nmu + j)*2 + d).
+
+    Returns ``(ok, kl, ku, band, low, up)``: ``band[i, r, ku + c - r] = D_i[r, c]``, ``low[i, j]``
+    (2x2) = A[(i, j), (i-1, j)], ``up[i, j]`` = A[(i, j), (i+1, j)].  ``ok`` is False (and the
+    arrays empty) if an entry couples non-neighbouring z cells, different pitch cells across a
+    face, or lies outside a band of ``band_max`` in a cell block."""
+    m = 2 * nmu
+    n = nz * m
+    kl = 0
+    ku = 0
+    for r in range(n):
+        i = r // m
+        rl = r - i * m
+        for q in range(indptr[r], indptr[r + 1]):
+            c = indices[q]
+            ci = c // m
+            cl = c - ci * m
+            if ci == i:
+                if rl - cl > kl:
+                    kl = rl - cl
+                if cl - rl > ku:
+                    ku = cl - rl
+            elif (ci != i - 1 and ci != i + 1) or rl // 2 != cl // 2:
+                if data[q] != 0.0:
+                    return False, 0, 0, np.zeros((0, 0, 0)), np.zeros((0, 0, 2, 2)), np.zeros((0, 0, 2, 2))
+    if kl > band_max or ku > band_max:
+        return False, kl, ku, np.zeros((0, 0, 0)), np.zeros((0, 0, 2, 2)), np.zeros((0, 0, 2, 2))
+    band = np.zeros((nz, m, kl + ku + 1))
+    low = np.zeros((nz, nmu, 2, 2))
+    up = np.zeros((nz, nmu, 2, 2))
+    for r in range(n):
+        i = r // m
+        rl = r - i * m
+        for q in range(indptr[r], indptr[r + 1]):
+            c = indices[q]
+            ci = c // m
+            cl = c - ci * m
+            if ci == i:
+                band[i, rl, ku + cl - rl] += data[q]
+            elif ci == i - 1:
+                low[i, rl // 2, rl % 2, cl % 2] += data[q]
+            elif ci == i + 1:
+                up[i, rl // 2, rl % 2, cl % 2] += data[q]
+    return True, kl, ku, band, low, up
+
+
+@njit(cache=True, nogil=True)
+def rank_one_blocks(blocks, tol):
+    """``blocks[i, j] = p[i, s] t[i, s]^T`` (2x2) for the pitch cells ``J`` (s-th entry) where some
+    block is non-zero.  Returns ``(ok, J, p, t)``; ``ok`` is False if a block's rank-one remainder
+    exceeds ``tol`` times its largest entry.  p is the column of the largest entry divided by it,
+    t the row of the largest entry."""
+    nz, nmu = blocks.shape[0], blocks.shape[1]
+    used = np.zeros(nmu, dtype=np.bool_)
+    for i in range(nz):
+        for j in range(nmu):
+            for a in range(2):
+                for b in range(2):
+                    if blocks[i, j, a, b] != 0.0:
+                        used[j] = True
+    J = np.flatnonzero(used).astype(np.int64)
+    p = np.zeros((nz, J.size, 2))
+    t = np.zeros((nz, J.size, 2))
+    for i in range(nz):
+        for s in range(J.size):
+            B = blocks[i, J[s]]
+            ra, cb, big = 0, 0, 0.0
+            for a in range(2):
+                for b in range(2):
+                    if abs(B[a, b]) > big:
+                        big, ra, cb = abs(B[a, b]), a, b
+            if big == 0.0:
+                continue
+            piv = B[ra, cb]
+            for a in range(2):
+                p[i, s, a] = B[a, cb] / piv
+                t[i, s, a] = B[ra, a]
+            for a in range(2):
+                for b in range(2):
+                    if abs(B[a, b] - p[i, s, a] * t[i, s, b]) > tol * big:
+                        return False, J, p, t
+    return True, J, p, t
+
+
+@njit(cache=True, nogil=True)
+def band_factor(band, kl, ku):
+    """In-place LU without pivoting of every cell block ``band[i]`` (banded storage, see
+    :func:`upwind_plane_split`); returns the largest |multiplier| and the smallest |pivot| relative to
+    its row's largest entry (the caller rejects a factor that needed pivoting)."""
+    nc, m, _w = band.shape
+    growth = 0.0
+    small = np.inf
+    for c in range(nc):
+        for k in range(m):
+            piv = band[c, k, ku]
+            row = 0.0
+            for col in range(max(0, k - kl), min(m, k + ku + 1)):
+                row = max(row, abs(band[c, k, ku + col - k]))
+            rel = abs(piv) / row if row > 0.0 else 0.0
+            if rel < small:
+                small = rel
+            if piv == 0.0:
+                return np.inf, 0.0
+            for r in range(k + 1, min(m, k + kl + 1)):
+                lm = band[c, r, ku + k - r] / piv
+                band[c, r, ku + k - r] = lm
+                if abs(lm) > growth:
+                    growth = abs(lm)
+                for col in range(k + 1, min(m, k + ku + 1)):
+                    band[c, r, ku + col - r] -= lm * band[c, k, ku + col - k]
+    return growth, small
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _band_solve_cell(band, c, kl, ku, x):
+    """``x[:, q] <- D_c^{-1} x[:, q]`` with the factor of :func:`band_factor`."""
+    m = band.shape[1]
+    nq = x.shape[1]
+    for r in range(m):
+        for k in range(max(0, r - kl), r):
+            lm = band[c, r, ku + k - r]
+            if lm != 0.0:
+                for q in range(nq):
+                    x[r, q] -= lm * x[k, q]
+    for r in range(m - 1, -1, -1):
+        for col in range(r + 1, min(m, r + ku + 1)):
+            u = band[c, r, ku + col - r]
+            if u != 0.0:
+                for q in range(nq):
+                    x[r, q] -= u * x[col, q]
+        d = band[c, r, ku]
+        for q in range(nq):
+            x[r, q] /= d
+
+
+@njit(cache=True, nogil=True)
+def upwind_plane_factor(band, kl, ku, jl, pl, tl, ju, pu, tu):
+    """Face-trace block-tridiagonal factorisation (after :func:`band_factor`).
+
+    ``jl`` (rL pitch cells), ``pl[i, s]``, ``tl[i, s]`` (2-vectors): low[i, jl[s]] = pl tl^T;
+    likewise ``ju, pu, tu`` for the up blocks.  Face f (between cells f and f+1) carries
+    y_f = (a_f, c_{f+1}): a_f[s] = tl[f+1, s] . u_f[jl[s]], c_{f+1}[s] = tu[f, s] . u_{f+1}[ju[s]].
+    Eliminating u_i = D_i^{-1}(b_i - P_i a_{i-1} - Q_i c_{i+1}) gives
+    ``y_f + [TaE_f a_{f-1}; 0] + [0; TcF_f c_{f+2}] = g_f`` with the diagonal block
+    ``S_f = [[I, TaF_f], [TcE_f, I]]``.  Block Thomas: ``S'_f = S_f - [0, TaE_f X_{f-1}[a]; 0, 0]``
+    where ``X_f = S'_f^{-1} [0; TcF_f]``; each S'_f is solved by its Schur complement
+    ``K_f = I - TcE_f A12_f`` (A12_f: the modified upper-right block).  Returns
+    ``(a12, tce, tae, kinv, x)`` (see :func:`upwind_plane_solve`)."""
+    nz, m, _w = band.shape
+    rl = jl.size
+    ru = ju.size
+    nq = rl + ru
+    nf = nz - 1
+    taf = np.zeros((nf, rl, ru))
+    tce = np.zeros((nf, ru, rl))
+    tae = np.zeros((nf, rl, rl))  # tae[f]: a_f from a_{f-1} (f >= 1)
+    tcf = np.zeros((nf, ru, ru))  # tcf[f]: c_{f+1} from c_{f+2} (f <= nf - 2)
+    g = np.empty((m, nq))
+    for i in range(nz):
+        g[:, :] = 0.0
+        for s in range(rl):
+            g[2 * jl[s], s] = pl[i, s, 0]
+            g[2 * jl[s] + 1, s] = pl[i, s, 1]
+        for s in range(ru):
+            g[2 * ju[s], rl + s] = pu[i, s, 0]
+            g[2 * ju[s] + 1, rl + s] = pu[i, s, 1]
+        _band_solve_cell(band, i, kl, ku, g)
+        if i <= nz - 2:  # a_i = Ta_i u_i, the trace of the block A[i+1, i]
+            for s in range(rl):
+                t0 = tl[i + 1, s, 0]
+                t1 = tl[i + 1, s, 1]
+                r0 = 2 * jl[s]
+                for q in range(ru):
+                    taf[i, s, q] = -(t0 * g[r0, rl + q] + t1 * g[r0 + 1, rl + q])
+                if i >= 1:
+                    for q in range(rl):
+                        tae[i, s, q] = -(t0 * g[r0, q] + t1 * g[r0 + 1, q])
+        if i >= 1:  # c_i = Tc_i u_i, the trace of the block A[i-1, i]
+            for s in range(ru):
+                t0 = tu[i - 1, s, 0]
+                t1 = tu[i - 1, s, 1]
+                r0 = 2 * ju[s]
+                for q in range(rl):
+                    tce[i - 1, s, q] = -(t0 * g[r0, q] + t1 * g[r0 + 1, q])
+                if i <= nz - 2:
+                    for q in range(ru):
+                        tcf[i - 1, s, q] = -(t0 * g[r0, rl + q] + t1 * g[r0 + 1, rl + q])
+    # tae, taf, tce, tcf carry the minus sign of the elimination: the face equations are
+    # a_f - taf_f c_{f+1} - tae_f a_{f-1} = Ta_f w_f and c_{f+1} - tce_f a_f - tcf_f c_{f+2} = Tc_{f+1} w_{f+1}
+    # (w = D^{-1} b), i.e. S_f = [[I, -taf_f], [-tce_f, I]], Low_f = [[-tae_f, 0], [0, 0]], Up_f = [[0, 0], [0, -tcf_f]]
+    a12 = np.empty((nf, rl, ru))
+    kinv = np.empty((nf, ru, ru))
+    x = np.zeros((nf, nq, ru))
+    eye = np.eye(ru)
+    for f in range(nf):
+        a12[f] = -taf[f]
+        if f > 0:
+            # - Low_f S'^{-1}_{f-1} Up_{f-1}, Low_f = [[-tae_f, 0], [0, 0]]: adds +tae_f X_{f-1}[a]
+            a12[f] += np.dot(np.ascontiguousarray(tae[f]), np.ascontiguousarray(x[f - 1, :rl]))
+        kf = eye + np.dot(np.ascontiguousarray(tce[f]), np.ascontiguousarray(a12[f]))  # I - (-tce) a12
+        kinv[f] = np.linalg.inv(kf)
+        if f < nf - 1:
+            # X_f = S'_f^{-1} [0; -tcf_f]: x2 = K^{-1}(-tcf), x1 = -a12 x2
+            x2 = -np.dot(kinv[f], np.ascontiguousarray(tcf[f]))
+            x[f, rl:] = x2
+            x[f, :rl] = -np.dot(np.ascontiguousarray(a12[f]), x2)
+    return a12, tce, tae, kinv, x
+
+
+@njit(cache=True, nogil=True)
+def upwind_plane_solve(band, kl, ku, jl, pl, tl, ju, pu, tu, a12, tce, tae, kinv, x, b):
+    """``A^{-1} b`` for the factors of :func:`upwind_plane_factor` (one right-hand side)."""
+    nz, m, _w = band.shape
+    rl = jl.size
+    ru = ju.size
+    nq = rl + ru
+    nf = nz - 1
+    w = b.copy().reshape(nz, m, 1)
+    for i in range(nz):
+        _band_solve_cell(band, i, kl, ku, w[i])
+    z = np.zeros((max(nf, 1), nq))
+    r1 = np.empty(rl)
+    r2 = np.empty(ru)
+    for f in range(nf):
+        for s in range(rl):
+            r1[s] = tl[f + 1, s, 0] * w[f, 2 * jl[s], 0] + tl[f + 1, s, 1] * w[f, 2 * jl[s] + 1, 0]
+        if f > 0:  # Low_f z_{f-1}: r1 -= (-tae_f) z_{f-1}[a]
+            for s in range(rl):
+                acc = 0.0
+                for q in range(rl):
+                    acc += tae[f, s, q] * z[f - 1, q]
+                r1[s] += acc
+        for s in range(ru):
+            r2[s] = tu[f, s, 0] * w[f + 1, 2 * ju[s], 0] + tu[f, s, 1] * w[f + 1, 2 * ju[s] + 1, 0]
+        # S' = [[I, a12], [-tce, I]]:  x2 = K^{-1}(r2 + tce r1), x1 = r1 - a12 x2
+        for s in range(ru):
+            acc = r2[s]
+            for q in range(rl):
+                acc += tce[f, s, q] * r1[q]
+            r2[s] = acc
+        for s in range(ru):
+            acc = 0.0
+            for q in range(ru):
+                acc += kinv[f, s, q] * r2[q]
+            z[f, rl + s] = acc
+        for s in range(rl):
+            acc = r1[s]
+            for q in range(ru):
+                acc -= a12[f, s, q] * z[f, rl + q]
+            z[f, s] = acc
+    for f in range(nf - 2, -1, -1):  # y_f = z_f - X_f y_{f+1}[c]
+        for s in range(nq):
+            acc = 0.0
+            for q in range(ru):
+                acc += x[f, s, q] * z[f + 1, rl + q]
+            z[f, s] -= acc
+    u = b.copy().reshape(nz, m, 1)
+    for i in range(nz):
+        if i >= 1:  # - P_i a_{i-1}
+            for s in range(rl):
+                a = z[i - 1, s]
+                u[i, 2 * jl[s], 0] -= pl[i, s, 0] * a
+                u[i, 2 * jl[s] + 1, 0] -= pl[i, s, 1] * a
+        if i <= nz - 2:  # - Q_i c_{i+1}
+            for s in range(ru):
+                c = z[i, rl + s]
+                u[i, 2 * ju[s], 0] -= pu[i, s, 0] * c
+                u[i, 2 * ju[s] + 1, 0] -= pu[i, s, 1] * c
+        _band_solve_cell(band, i, kl, ku, u[i])
+    return u.reshape(nz * m)

@@ -320,7 +320,13 @@ class Problem:
             # every plane's rows would duplicate the matrix)
             last = self.__dict__.get("_rest_rows")
             if last is None or last[0] != k:
-                last = self.__dict__["_rest_rows"] = (k, rest[sl])
+                # a view of the rows (shares data and indices: no copy of the plane's rows)
+                rest = sp.csr_matrix(rest)
+                s0, s1 = int(rest.indptr[sl.start]), int(rest.indptr[sl.stop])
+                rows = sp.csr_matrix((n, rest.shape[1]), dtype=rest.dtype)
+                rows.data, rows.indices = rest.data[s0:s1], rest.indices[s0:s1]
+                rows.indptr = rest.indptr[sl.start:sl.stop + 1] - s0
+                last = self.__dict__["_rest_rows"] = (k, rows)
             m = last[1]
         else:
             m = rows

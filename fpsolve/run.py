@@ -47,6 +47,7 @@ def solve(case: Case, *, restart=None, callback=None) -> Result:
         # the march state and its callback (checkpoints) belong to the first problem; the positivity
         # re-solves (stepped streaming cells, fpsolve.terms.streaming) start fresh
         return solve_steady(pb, method=method, rtol=case.solver.rtol, max_steps=case.solver.max_steps,
+                            memory_limit_gb=case.solver.memory_limit_gb,
                             state=restart if pb is first else None, callback=callback if pb is first else None)
 
     problem, f, info, rounds = positive_solution(problem, steady)

@@ -155,14 +155,16 @@ def probe_delta(g_over_F, mu) -> float:
 
 
 # --- the linear solver of a step ---------------------------------------------------------------
-def plane_factory(nplanes: int):
+def plane_factory(nplanes: int, plane_shape=None):
     """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) when the momentum planes
     (contiguous blocks: momentum is the slowest index) couple one way only (eps = 0 with losses:
-    block-triangular) or not at all: one SuperLU per plane and a sweep over the planes — the fill
-    of a whole-matrix LU across the planes is avoided.  Returns None if the matrix is not
-    block-triangular (then the whole-matrix LU is used)."""
+    block-triangular) or not at all: one LU per plane and a sweep over the planes — the fill
+    of a whole-matrix LU across the planes is avoided.  ``plane_shape = (nz, nmu)``: each plane is
+    factorised by its upwind structure (:class:`fpsolve.solvers.UpwindPlaneLU`), else SuperLU.
+    Returns None if the matrix is not block-triangular (then the whole-matrix LU is used)."""
     import scipy.sparse as sp
-    import scipy.sparse.linalg as spla
+
+    from .solvers import _plane_factor
 
     def factory(matrix):
         a = sp.csr_matrix(matrix)
@@ -181,7 +183,7 @@ def plane_factory(nplanes: int):
         for k in range(nplanes):
             sel = diag & (rb == k)
             blk = sp.csc_matrix((coo.data[sel], (coo.row[sel] - k * bs, coo.col[sel] - k * bs)), shape=(bs, bs))
-            blocks.append(spla.splu(blk, permc_spec="COLAMD"))
+            blocks.append(_plane_factor(blk, plane_shape))
         off = sp.csr_matrix((coo.data[~diag], (coo.row[~diag], coo.col[~diag])), shape=(n, n))
         rows = [off[k * bs:(k + 1) * bs] for k in range(nplanes)]
 
@@ -210,7 +212,9 @@ def choose_factory(problem: Problem):
         bs = problem.layout.size // nk
         rb, cb = coo.row // bs, coo.col // bs
         if np.all(cb <= rb) or np.all(cb >= rb):
-            return "planes", plane_factory(nk)
+            from .solvers import _plane_shape
+
+            return "planes", plane_factory(nk, _plane_shape(problem))
     return "splu", splu_factory
 
 

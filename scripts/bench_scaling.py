@@ -8,12 +8,14 @@ cells doubled along the ladder: 100, 200, 400, 800, 1600 z cells x 2 DG modes x 
 0.82M, 1.6M, 3.3M, 6.6M, 13.1M unknowns.  B3 is the 800-z rung (6.55M unknowns), target
 <= 15 s solve and <= 6 GB on the 2-core machine.  Each rung is one fresh subprocess (see
 scripts/bench_auto.py: solve time, the build's timings, the whole run's peak memory ru_maxrss,
-and the case's memory estimate); rungs run one after another, never two at once.
+and the case's memory estimate, the CPU time of the whole run over all threads, and the 1-minute load
+average after the rung); rungs run one after another, never two at once.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -32,9 +34,9 @@ def main():
     ap.add_argument("--cap-s", type=float, default=600.0)
     ap.add_argument("--cap-gb", type=float, default=20.0)
     a = ap.parse_args()
-    print("| z cells | unknowns | method | solve s | coefficients s | assembly s | total s | peak GB | "
-          "estimate GB | estimate/peak |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| z cells | unknowns | method | solve s | coefficients s | assembly s | total s | CPU s (run, all threads) | "
+          "peak GB | estimate GB | estimate/peak | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     ns, ts = [], []
     for nz in (int(v) for v in a.z.split(",")):
         n = 2 * nz * 64 * 64
@@ -51,8 +53,8 @@ def main():
         peak = max(x["peak_mb"] for x in ok) / 1024
         t = r["timings"]
         print(f"| {nz} | {r['unknowns']:,} | {r['method']} | {r['solve']:.2f} | {t.get('coefficients_s', math.nan):.2f} | "
-              f"{t.get('assembly_s', math.nan):.2f} | {r['wall']:.2f} | {peak:.2f} | {r['estimate_gb']:.2f} | "
-              f"{r['estimate_gb'] / peak:.2f} |", flush=True)
+              f"{t.get('assembly_s', math.nan):.2f} | {r['wall']:.2f} | {r.get('cpu', math.nan):.2f} | {peak:.2f} | "
+              f"{r['estimate_gb']:.2f} | {r['estimate_gb'] / peak:.2f} | {os.getloadavg()[0]:.1f} |", flush=True)
         ns.append(r["unknowns"])
         ts.append(r["solve"])
     if len(ns) >= 3:
