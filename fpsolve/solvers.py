@@ -645,9 +645,7 @@ class PlaneSweep(spla.LinearOperator):
         with _SingleThreaded():
             for k, lu in self._factors_downward():
                 if isinstance(lu, list):  # a factor owned by a worker thread: see _factors_downward
-                    box, lu = lu, lu[0]
-                else:
-                    box = None
+                    lu = lu[0]
                 sl = slice(k * n, (k + 1) * n)
                 rows = self.rows[k]
                 bk = b[sl]
