@@ -47,8 +47,15 @@ def test_balance_closes_every_step(burst_run):
     assert r.balance["max_step_defect"] < 1e-12
 
 
-def test_moments_follow_the_discrete_hierarchy(burst_run):
-    r, case = burst_run, small()
+@pytest.fixture(scope="module")
+def plain_run():
+    # plain DG-1: the exact discrete moment hierarchy is a property of the linear scheme (the
+    # positivity fix-up's first-order cells break it: <z^2> off by 24% on this sigma = dz/2 burst)
+    return run_transient(small(["time.positivity_fixup=false"]))
+
+
+def test_moments_follow_the_discrete_hierarchy(plain_run):
+    r, case = plain_run, small()
     g, m = r.grid, r.moments
     model = case.turbulence_model()
     d, c2 = 2.0 * float(model.d0(g.p[0])), 1.0 - g.dmu[0] ** 2 / 4.0
