@@ -510,7 +510,8 @@ def read_time_checkpoint(path, case_hash: str):
 # --- the command line branch ------------------------------------------------------------------
 def run_cli(args, case) -> int:
     """``fpsolve run CASE`` for a case with ``[time]``: integrate, print the summary, write the
-    time series (and PNG figures with ``--plot``); checkpoints with ``--checkpoint-every N``
+    time series (and PNG figures with ``--plot``); a progress bar in physical time on stderr (terminal
+    or ``--progress``); checkpoints with ``--checkpoint-every N``
     (accepted steps) / ``--checkpoint-minutes M``, ``--restart CHECKPOINT``."""
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     key = case.digest(solver=False)
@@ -520,14 +521,31 @@ def run_cli(args, case) -> int:
     last = [_time.monotonic()]
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
 
+    bar = None
+    if not getattr(args, "quiet", False) and (getattr(args, "progress", False) or sys.stdout.isatty()):
+        from tqdm import tqdm
+
+        unit, per = ("yr", float(case.time(1.0))) if case.system == "physical" else ("L/c", 1.0)
+        t_end = float(case.time(case.transient.end))
+        bar = tqdm(total=t_end / per, desc="time", unit=unit, file=sys.stderr,
+                   bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} " + unit + " [{elapsed}<{remaining}{postfix}]")
+
     def callback(state, collected):
+        if bar is not None:  # progress in physical time
+            bar.n = state.t / per
+            bar.set_postfix(step=state.step, dt=f"{state.history['dt'][-1] / per:.2e}", refresh=False)
+            bar.refresh()
         due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
         if due or (stop_after and state.step >= stop_after):
             write_time_checkpoint(ck, state, collected, key, case.resolved_text())
             last[0] = _time.monotonic()
         return bool(stop_after and state.step >= stop_after)
 
-    r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after) else None)
+    try:
+        r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after or bar) else None)
+    finally:
+        if bar is not None:
+            bar.close()
     if not r.info.completed:
         print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
         return 3
