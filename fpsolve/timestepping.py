@@ -43,8 +43,9 @@ a step whose min is below ``-positivity_tol * max`` is rejected and retried at h
 to ``min_step`` and at most ``max_positivity_halvings`` times in a row (TR-BDF2 is not positive
 for large steps: its trapezoidal stage is explicit in half); a step that cannot avoid it is
 accepted and flagged (``info.negative_steps``), and the run goes on with the step size it had
-before the halvings (a spatial undershoot does not shrink with the step: without this the step
-size fell by 2^-10 per step to 0 on a kinetic burst).
+before the halvings and without halving until a step is non-negative again (a spatial undershoot
+does not shrink with the step: without this the step size fell by 2^-10 per step to 0 on a
+kinetic burst).
 
 Integrals of linear functionals: with ``y_{n+1} = y_n + h sum_i b_i k_i`` and
 ``M k_i = b(t_i) - A Y_i``, every linear functional ``phi`` of the flux form obeys
@@ -189,6 +190,7 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
 
     t, y, h = state.t, state.y, state.h
     halvings, h_unhalved = 0, h  # consecutive positivity halvings of the current step, the step before them
+    futile = False  # the last halvings did not help: accept (flagged) until a step is non-negative again
     tiny = 8 * np.finfo(float).eps * max(abs(t_end), abs(t0))
     while t_end - t > tiny:
         # land on outputs and breakpoints without changing the running step
@@ -237,7 +239,7 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
                 pending = new_a  # accept the step; the next one uses the new operator
         lo, hi = check(y3) if check is not None else (0.0, 1.0)
         negative = opt.positivity_tol is not None and lo < -opt.positivity_tol * max(hi, 0.0)
-        if (negative and hh > opt.min_step and opt.fixed_step is None
+        if (negative and hh > opt.min_step and opt.fixed_step is None and not futile
                 and halvings < opt.max_positivity_halvings):
             if halvings == 0:
                 h_unhalved = h  # the running step before this step's positivity halvings
@@ -247,6 +249,9 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
             continue
         if negative and halvings:
             h = h_unhalved  # halving did not help (a spatial undershoot): go on with the step that was running
+            futile = True  # and do not halve again until a step is non-negative
+        elif not negative:
+            futile = False
         halvings = 0
         if opt.fixed_step is None and err > 1.0:
             raise StepFailure(f"step size {hh:.3e} at t = {t:.6g} reached min_step with error {err:.2e} > 1")
