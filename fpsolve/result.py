@@ -166,6 +166,21 @@ def negative_cells(grid, f, solve_error: float = 0.0) -> dict:
     sign alternation in mu of amplitude A (differences 2A, tol A/2) fail, the signature of an
     indefinite stencil.
     """
+    bad, excess, est = _negative_excess(grid, f, solve_error)
+    a = f if grid.homogeneous else f[..., 0]
+    out = {"count": int(bad.sum()), "worst": 0.0, "estimate": 0.0}
+    if out["count"]:
+        w = np.unravel_index(np.argmax(np.where(bad, excess, -np.inf)), a.shape)
+        out["worst"], out["estimate"] = float(a[w]), float(est[w])
+    return out
+
+
+def negative_cell_mask(grid, f, solve_error: float = 0.0) -> np.ndarray:
+    """The cells :func:`negative_cells` counts, (np, nz, nmu) bool (the time runs' fix-up switches them)."""
+    return _negative_excess(grid, f, solve_error)[0]
+
+
+def _negative_excess(grid, f, solve_error):
     fmax = float(np.max(np.abs(f))) if f.size else 0.0
     a = f if grid.homogeneous else f[..., 0]
     est = np.zeros_like(a)
@@ -181,12 +196,7 @@ def negative_cells(grid, f, solve_error: float = 0.0) -> dict:
     if not grid.homogeneous:
         est = np.maximum(est, np.abs(f[..., 1]))
     excess = -a - est - 1e-13 * fmax - solve_error
-    bad = excess > 0
-    out = {"count": int(bad.sum()), "worst": 0.0, "estimate": 0.0}
-    if out["count"]:
-        w = np.unravel_index(np.argmax(np.where(bad, excess, -np.inf)), a.shape)
-        out["worst"], out["estimate"] = float(a[w]), float(est[w])
-    return out
+    return excess > 0, excess, est
 
 
 def min_f(grid, f) -> dict:

@@ -8,16 +8,20 @@ Layout (root attribute ``kind = "timeseries"``; xarray-readable with ``engine="h
 dimension a dimension scale, CF ``units`` on every variable):
 
 * coordinates ``time`` (output times, L/c), ``z``, ``mu``, ``p`` (cell centres, code units) and ``*_edges``, ``probe``
-  (index), ``step`` (accepted step number);
+  (number; its ``description`` lists each probe's z and p) with the auxiliary coordinates ``probe_z``, ``probe_p``,
+  ``step`` (accepted step number, integer); physical cases add ``time_yr``, ``z_pc``, ``p_tev`` (and edges),
+  ``probe_z_pc``, ``probe_p_tev`` (units :data:`TS_UNITS`, long names on every variable);
 * ``time_case (time)`` (the output times in the case's unit, yr for physical cases),
   ``F (time, z, p)`` (Eq. 5), ``f (time, z, mu, p)`` and ``f_slope (time, z, mu, p)`` (cell means
   and DG half-slopes; only when stored, see :mod:`fpsolve.transient`), ``moment_N``,
   ``moment_z``, ``moment_z2``, ``moment_zmu``, ``moment_mu``, ``moment_mu2 (time, p)``;
-* probes: ``probe_z``, ``probe_p``, ``probe_amplitude_eq38 (probe)``, ``probe_F``,
+* probes: ``probe_amplitude_eq38 (probe)``, ``probe_F``,
   ``probe_delta``, ``probe_delta_da``, ``probe_amplitude``, ``probe_rel_err_da (time, probe)``,
   ``probe_g_over_F``, ``probe_g_da_over_F (time, probe, mu)``;
-* per step: ``step_t``, ``step_dt``, ``step_error``, ``step_min_f``, ``step_max_f``,
-  ``step_content``, ``step_injected``, ``step_lost``, ``step_balance_defect (step)``;
+* per step: ``step_t``, ``step_dt``, ``step_error``, ``step_min_f``, ``step_max_f``, ``step_min_mean``,
+  ``step_negative_cells``, ``step_stepped`` (integers), ``step_content``, ``step_injected``, ``step_lost``,
+  ``step_balance_defect (step)``; ``stepped (z, mu, p)`` (int8: the cells switched to first-order upwind
+  at the end, :mod:`fpsolve.transient`);
 * attributes: ``kind``, ``completed``, ``trustworthy``, ``case_text``, ``case_resolved``,
   ``case_source``, ``fpsolve_version``, ``summary``, ``balance_*``, ``info_*``, ``time_*``
   (timings), ``peak_memory_mb``, and ``complete`` (set last, :func:`fpsolve.io._atomic`).
@@ -37,7 +41,10 @@ __all__ = ["TimeSeriesResult", "ProbeSeries", "TimeSeriesFormatError", "describe
            "read_timeseries", "is_timeseries", "summary_text", "BALANCE_TOL", "NEGATIVE_TOL"]
 
 KIND = "timeseries"
-HISTORY = ("t", "dt", "error", "min_f", "max_f", "content", "injected", "lost", "balance_defect")
+HISTORY = ("t", "dt", "error", "min_f", "max_f", "min_mean", "negative_cells", "stepped", "content", "injected", "lost",
+           "balance_defect")
+#: per-step counts (integer variables in the file)
+COUNTS = ("negative_cells", "stepped")
 MOMENTS = ("N", "z", "z2", "zmu", "mu", "mu2")
 
 
@@ -48,7 +55,8 @@ class TimeSeriesFormatError(ValueError):
 #: The time-integrated balance closes to round-off plus the solves' residual (SuperLU on these
 #: matrices: ~1e-15 relative per step); 1e-10 relative to max(N(0) + injected) is the flag.
 BALANCE_TOL = 1e-10
-#: ``f`` below ``-NEGATIVE_TOL * max f`` flags a run (as the steady result's ``negative_f``).
+#: Files written before the per-step negative-cell count (``step_negative_cells``, the steady rule of
+#: :func:`fpsolve.result.negative_cells`) are judged by ``min f < -NEGATIVE_TOL * max f``.
 NEGATIVE_TOL = 1e-6
 
 
@@ -89,6 +97,7 @@ class TimeSeriesResult:
     problem: Problem | None = None
     state: TimeState | None = None
     stored_summary: str = ""
+    stepped: np.ndarray | None = None  # (np, nz, nmu) bool: cells switched to first-order upwind (positivity)
     kind = "timeseries"
 
     @property
@@ -102,12 +111,18 @@ class TimeSeriesResult:
 
     @property
     def negative_f(self) -> bool:
+        """Some cell mean below minus its discretisation-error estimate and the step's error tolerance
+        at some step (the steady rule, :func:`fpsolve.result.negative_cells`; older files:
+        ``min f < -NEGATIVE_TOL max f``)."""
+        if "negative_cells" in self.history:
+            return bool(np.any(np.asarray(self.history["negative_cells"]) > 0))
         lo, hi = np.asarray(self.history.get("min_f", [0.0])), np.asarray(self.history.get("max_f", [1.0]))
         return bool(lo.size and np.min(lo / np.maximum(hi, 1e-300)) < -NEGATIVE_TOL)
 
     @property
     def trustworthy(self) -> bool:
-        """Completed, balance closed to BALANCE_TOL, f >= -1e-6 max f at every step."""
+        """Completed, balance closed to BALANCE_TOL, no cell mean negative beyond its error estimate
+        at any step (:attr:`negative_f`)."""
         return bool(self.info.completed and self.balance_ok and not self.negative_f)
 
     def summary(self) -> str:
@@ -125,59 +140,116 @@ def _time_first(a):
     return np.ascontiguousarray(np.stack([output(x) for x in a])) if len(a) else np.zeros((0,))
 
 
+#: CF ``units`` and ``long_name`` of the time-series variables (code units as :data:`fpsolve.dataset.UNITS`:
+#: f and F in the normalisation of the source, "1"; a number of particles ``int dz sum dmu/2 f`` in L,
+#: the content ``1^T M f`` (with ``int p^2 dp``) in L (m c)3).
+TS_UNITS = {
+    "time": ("L/c", "output time"), "time_case": (None, "output time in the case's unit"),
+    "step": ("1", "accepted step number"), "probe": ("1", "probe number (probe_z, probe_p: where)"),
+    "probe_z": ("L", "probe position z"), "probe_p": ("m c", "probe momentum p"),
+    "F": ("1", "isotropic part F, Eq. (5), cell means"), "f": ("1", "distribution f0 (cell means)"),
+    "f_slope": ("1", "half-slope of f0 in z"),
+    "stepped": ("1", "cell switched to first-order upwind (positivity fix-up), 1 = yes"),
+    "moment_N": ("L", "particle number of the momentum plane, int dz sum dmu/2 f"),
+    "moment_z": ("L", "mean position <z>"), "moment_z2": ("L2", "mean square position <z^2>"),
+    "moment_zmu": ("L", "<z mu>"), "moment_mu": ("1", "<mu>"), "moment_mu2": ("1", "<mu^2>"),
+    "probe_amplitude_eq38": ("1", "streaming amplitude of Eq. (38), -(4-s) kappa_zz/v"),
+    "probe_F": ("1", "isotropic part F at the probe"),
+    "probe_delta": ("1", "maximum anisotropy delta (Eq. 11), kinetic, signed"),
+    "probe_delta_da": ("1", "maximum anisotropy delta (Eq. 11) of the diffusion approximation (Eq. 7)"),
+    "probe_amplitude": ("1", "kinetic streaming amplitude (Eq. 38 shape fit of g/F over F'/F)"),
+    "probe_rel_err_da": ("1", "max|g - g_DA|/max|g_DA| at the probe"),
+    "probe_g_over_F": ("1", "kinetic anisotropy g(mu)/F at the probe"),
+    "probe_g_da_over_F": ("1", "diffusion-approximation anisotropy g_DA(mu)/F (Eq. 7, kinetic gradients)"),
+    "step_t": ("L/c", "time at the end of the step"), "step_dt": ("L/c", "step size"),
+    "step_error": ("1", "local error estimate / tolerance (accepted: <= 1)"),
+    "step_min_f": ("1", "smallest transported value of f (cell means and outflow traces)"),
+    "step_max_f": ("1", "largest transported value of f"), "step_min_mean": ("1", "smallest cell mean of f"),
+    "step_negative_cells": ("1", "cell means negative beyond their error estimate (trust flag)"),
+    "step_stepped": ("1", "cells switched to first-order upwind during the step"),
+    "step_content": ("L (m c)3", "particle content 1^T M f"),
+    "step_injected": ("L (m c)3", "particles injected since t = 0"),
+    "step_lost": ("L (m c)3", "particles escaped or lost since t = 0"),
+    "step_balance_defect": ("L (m c)3", "N(0) + injected - lost - N(t)"),
+}
+
+
+def _a(name, doc=None, units=None):
+    u, long_name = TS_UNITS[name]
+    out = {"units": units or u, "long_name": long_name}
+    if doc:
+        out["description"] = doc
+    return out
+
+
 def describe_timeseries(r) -> Description:
-    """Coordinates, variables and attributes of a :class:`~fpsolve.transient.TimeSeriesResult`."""
+    """Coordinates, variables and attributes of a :class:`~fpsolve.transient.TimeSeriesResult`
+    (CF ``units`` and ``long_name`` everywhere; physical cases carry ``time_yr``, ``z_pc``, ``p_tev``,
+    ``probe_z_pc``, ``probe_p_tev`` as auxiliary coordinates, as the steady dataset)."""
+    from .dataset import UNITS, physical_scales
+
     g = r.grid
     unit, per = r.time_unit
     nt = r.times.size
-    coords = [Variable("time", ("time",), np.asarray(r.times, float), {"units": "L/c", "long_name": "output time"})]
-    for name, c, e, u in (("mu", g.mu, g.mu_edges, "1"), ("p", g.p, g.p_edges, "m c")) + \
-            (() if g.homogeneous else (("z", g.z, g.z_edges, "L"),)):
-        coords.append(Variable(name, (name,), np.asarray(c, float), {"units": u}))
-        coords.append(Variable(f"{name}_edges", (f"{name}_edges",), np.asarray(e, float), {"units": u}))
+    coords = [Variable("time", ("time",), np.asarray(r.times, float), _a("time"))]
+    for name, c, e in (("mu", g.mu, g.mu_edges), ("p", g.p, g.p_edges)) + \
+            (() if g.homogeneous else (("z", g.z, g.z_edges),)):
+        for nm, data in ((name, c), (f"{name}_edges", e)):
+            coords.append(Variable(nm, (nm,), np.asarray(data, float), {"units": UNITS[nm][0], "long_name": UNITS[nm][1]}))
     zd = () if g.homogeneous else ("z",)
-    var0 = [Variable("time_case", ("time",), np.asarray(r.times, float) / per, {"units": unit,
-                                                                             "description": "output time, case unit"})]
+    var0 = [Variable("time_case", ("time",), np.asarray(r.times, float) / per, _a("time_case", units=unit))]
     nstep = len(r.history.get("t", []))
-    coords.append(Variable("step", ("step",), np.arange(1, nstep + 1, dtype=float), {"units": "1"}))
-    if r.probes:
-        coords.append(Variable("probe", ("probe",), np.arange(len(r.probes), dtype=float), {"units": "1"}))
+    coords.append(Variable("step", ("step",), np.arange(1, nstep + 1, dtype=np.int64), _a("step")))
+    P = r.probes
+    if P:
+        labels = "; ".join(f"{j}: z = {x.z:.6g} L, p = {x.p:.6g} m c" for j, x in enumerate(P))
+        coords += [Variable("probe", ("probe",), np.arange(len(P), dtype=np.int64), _a("probe", labels)),
+                   Variable("probe_z", ("probe",), np.array([x.z for x in P], float), _a("probe_z")),
+                   Variable("probe_p", ("probe",), np.array([x.p for x in P], float), _a("probe_p"))]
+    scales = physical_scales(r.case)
+    if scales is not None:
+        pc, tev = scales
+        coords.append(Variable("time_yr", ("time",), np.asarray(r.times, float) / per, {"units": "yr", "long_name": "output time"}))
+        extra = [("p", g.p, g.p_edges, tev, "tev", "TeV/c")] + ([] if g.homogeneous else [("z", g.z, g.z_edges, pc, "pc", "pc")])
+        for name, c, e, k, suffix, u in extra:
+            coords.append(Variable(f"{name}_{suffix}", (name,), np.asarray(c, float) * k, {"units": u, "long_name": UNITS[name][1]}))
+            coords.append(Variable(f"{name}_edges_{suffix}", (f"{name}_edges",), np.asarray(e, float) * k,
+                                   {"units": u, "long_name": UNITS[f"{name}_edges"][1]}))
+        if P:
+            coords.append(Variable("probe_z_pc", ("probe",), np.array([x.z for x in P], float) * pc,
+                                   {"units": "pc", "long_name": "probe position z"}))
+            coords.append(Variable("probe_p_tev", ("probe",), np.array([x.p for x in P], float) * tev,
+                                   {"units": "TeV/c", "long_name": "probe momentum p"}))
     var = var0 + [Variable("F", ("time",) + zd + ("p",), _time_first(r.F) if nt else np.zeros((0,) + (g.nz,) * bool(zd) + (g.np_,)),
-                    {"units": "code (per L dmu/2 (m c)^3)", "description": "isotropic part, Eq. (5), cell means"})]
+                           _a("F"))]
     if r.f is not None and nt:
         if g.homogeneous:
-            var.append(Variable("f", ("time", "mu", "p"), _time_first(r.f), {"units": "code", "description": "f"}))
+            var.append(Variable("f", ("time", "mu", "p"), _time_first(r.f), _a("f")))
         else:
-            var.append(Variable("f", ("time", "z", "mu", "p"), _time_first(r.f[..., 0]),
-                                {"units": "code", "description": "cell means of f0(z, mu, p)"}))
+            var.append(Variable("f", ("time", "z", "mu", "p"), _time_first(r.f[..., 0]), _a("f")))
             var.append(Variable("f_slope", ("time", "z", "mu", "p"), _time_first(r.f[..., 1]),
-                                {"units": "code", "description": "half-slope b of f = a + b xi"}))
+                                _a("f_slope", "half-slope b of f = a + b xi, xi = 2(z - z_i)/dz")))
     for k in MOMENTS:
         if k in r.moments:
-            u = {"N": "code", "z": "L", "z2": "L^2", "zmu": "L"}.get(k, "1")
             var.append(Variable(f"moment_{k}", ("time", "p"), np.asarray(r.moments[k], float).reshape(nt, g.np_),
-                                {"units": u, "description": f"<{k}> of each momentum plane (N: number)"}))
-    if r.probes:
-        P = r.probes
-        var += [Variable("probe_z", ("probe",), np.array([x.z for x in P]), {"units": "L"}),
-                Variable("probe_p", ("probe",), np.array([x.p for x in P]), {"units": "m c"}),
-                Variable("probe_amplitude_eq38", ("probe",), np.array([x.amplitude_eq38 for x in P]),
-                         {"units": "1", "description": "-(4-s) kappa_zz/v, Eq. (38)"})]
-        for name, attr, u, doc in (("F", "F", "code", "F at the probe"),
-                                   ("delta", "delta", "1", "kinetic Eq. (11), signed"),
-                                   ("delta_da", "delta_da", "1", "Eq. (11) of F + g_DA (Eq. 7, kinetic gradients)"),
-                                   ("amplitude", "amplitude", "1", "Eq. (38) shape fit of g/F over F'/F"),
-                                   ("rel_err_da", "rel_err_da", "1", "max|g - g_DA|/max|g_DA|")):
+                                _a(f"moment_{k}", "of each momentum plane (mu: the cell centres)")))
+    if P:
+        var.append(Variable("probe_amplitude_eq38", ("probe",), np.array([x.amplitude_eq38 for x in P]),
+                            _a("probe_amplitude_eq38")))
+        for name, attr in (("F", "F"), ("delta", "delta"), ("delta_da", "delta_da"), ("amplitude", "amplitude"),
+                           ("rel_err_da", "rel_err_da")):
             var.append(Variable(f"probe_{name}", ("time", "probe"), np.stack([getattr(x, attr) for x in P], axis=1),
-                                {"units": u, "description": doc}))
+                                _a(f"probe_{name}")))
         for name, attr in (("g_over_F", "g_over_F"), ("g_da_over_F", "g_da_over_F")):
             var.append(Variable(f"probe_{name}", ("time", "probe", "mu"), np.stack([getattr(x, attr) for x in P], axis=1),
-                                {"units": "1"}))
-    units = {"t": "L/c", "dt": "L/c", "error": "1", "min_f": "code", "max_f": "code", "content": "code",
-             "injected": "code", "lost": "code", "balance_defect": "code"}
+                                _a(f"probe_{name}")))
     for k in HISTORY:
         if k in r.history:
-            var.append(Variable(f"step_{k}", ("step",), np.asarray(r.history[k], float), {"units": units[k]}))
+            var.append(Variable(f"step_{k}", ("step",), np.asarray(r.history[k], np.int64 if k in COUNTS else float),
+                                _a(f"step_{k}")))
+    if r.stepped is not None and not g.homogeneous:
+        var.append(Variable("stepped", ("z", "mu", "p"), output(np.asarray(r.stepped, dtype=float)).astype(np.int8),
+                            _a("stepped")))
     case, info = r.case, r.info
     attrs = {"kind": KIND, "completed": int(info.completed), "trustworthy": int(r.trustworthy),
              "case_text": case.text, "case_resolved": case.resolved_text(), "case_source": str(case.origin),
@@ -185,7 +257,8 @@ def describe_timeseries(r) -> Description:
              "time_unit": unit, "time_unit_in_code": per}
     attrs.update({f"balance_{k}": float(v) for k, v in r.balance.items()})
     attrs.update({f"info_{k}": getattr(info, k) for k in ("accepted", "rejected", "positivity_rejected",
-                                                          "negative_steps", "factorizations", "wall_s", "message")})
+                                                          "negative_steps", "fixup_resolves", "factorizations", "wall_s",
+                                                          "message")})
     attrs.update({f"time_{k}": float(v) for k, v in r.timings.items()})
     return Description(coords, var, attrs)
 
@@ -252,6 +325,7 @@ def read_timeseries(path):
                                           h5["probe_amplitude"][:, i], float(h5["probe_amplitude_eq38"][i]),
                                           h5["probe_rel_err_da"][:, i]))
         history = {k: h5[f"step_{k}"][...] for k in HISTORY if f"step_{k}" in h5}
+        stepped = internal(h5["stepped"][...]).astype(bool) if "stepped" in h5 else None
 
         def pick(prefix):
             return {k[len(prefix):]: (v.item() if hasattr(v, "item") else v) for k, v in a.items() if k.startswith(prefix)}
@@ -260,10 +334,11 @@ def read_timeseries(path):
         info = TimeInfo(accepted=int(inf["accepted"]), rejected=int(inf["rejected"]),
                         positivity_rejected=int(inf["positivity_rejected"]), negative_steps=int(inf["negative_steps"]),
                         factorizations=int(inf["factorizations"]), wall_s=float(inf["wall_s"]),
+                        fixup_resolves=int(inf.get("fixup_resolves", 0)),
                         completed=bool(a["completed"]), message=str(inf["message"]))
         return TimeSeriesResult(case, grid, times, F, f, moments, probes, history, pick("balance_"), info,
                                 pick("time_"), float(a["peak_memory_mb"]), str(a["fpsolve_version"]),
-                                stored_summary=str(a.get("summary", "")))
+                                stored_summary=str(a.get("summary", "")), stepped=stepped)
 
 
 
@@ -288,7 +363,17 @@ def summary_text(r: TimeSeriesResult) -> str:
              f"(every step <= {r.balance['max_step_defect']:.2e})" + ("" if r.balance_ok else "   ** NOT CLOSED **")]
     if h.get("min_f", np.array([])).size:
         ratio = np.min(h["min_f"] / np.maximum(h["max_f"], 1e-300))
-        lines.append(f"  min f / max f over the steps: {ratio:.3e}" + ("   ** NEGATIVE **" if r.negative_f else ""))
+        text = f"  min f / max f over the steps: {ratio:.3e} (transported values)"
+        if "min_mean" in h:
+            mm = np.asarray(h["min_mean"]) / np.maximum(h["max_f"], 1e-300)
+            nbad = np.asarray(h["negative_cells"])
+            text += (f"; min cell mean / max f {np.min(mm):.3e}; cell means negative beyond their error estimate: "
+                     f"{int(np.max(nbad))} (at {int(np.sum(nbad > 0))} steps)")
+        lines.append(text + ("   ** NEGATIVE **" if r.negative_f else ""))
+    if h.get("stepped", np.array([])).size:
+        total = g.np_ * g.nz * g.nmu
+        lines.append(f"  positivity fix-up: {int(h['stepped'][-1])} of {total} cells switched to first-order upwind "
+                     f"({int(getattr(r.info, 'fixup_resolves', 0))} steps recomputed)")
     for pr in r.probes:
         where = "" if not np.isfinite(pr.z) else f"z = {pr.z:.6g}, "
         if r.case.system == "physical":

@@ -31,9 +31,21 @@ keeps the factorisations of the last few step sizes.  Steps are clipped to land 
 requested output times and on the source's breakpoints (switch-on/off times); a clipped step
 does not change the running step size.
 
-Positivity: after each step ``check(f)`` returns (min, max) of what the scheme transports; a step
-whose min is below ``-positivity_tol * max`` is rejected and retried at half the step (down to
-``min_step``); a run that cannot avoid it is completed and flagged (``info.negative_steps``).
+Positivity, two controls.  (1) The spatial one, ``fixup(t, y)``: called with every step that passed
+the error test; it returns None or ``(A_new, redo)`` (the caller's positivity fix-up: cells switched
+to first-order upwind, :mod:`fpsolve.transient`).  ``redo``: the step is recomputed from the same
+``(t, y, h)`` with ``A_new`` (``info.fixup_resolves``); else the step is accepted and ``A_new``
+is used from the next step on (cells released).  The factorisation cache is dropped with each new
+operator.  The caller asks for a recomputation only when its switched set grew, so a step is
+recomputed finitely often.
+(2) The temporal one: after each step ``check(f)`` returns (min, max) of what the scheme transports;
+a step whose min is below ``-positivity_tol * max`` is rejected and retried at half the step, down
+to ``min_step`` and at most ``max_positivity_halvings`` times in a row (TR-BDF2 is not positive
+for large steps: its trapezoidal stage is explicit in half); a step that cannot avoid it is
+accepted and flagged (``info.negative_steps``), and the run goes on with the step size it had
+before the halvings and without halving until a step is non-negative again (a spatial undershoot
+does not shrink with the step: without this the step size fell by 2^-10 per step to 0 on a
+kinetic burst).
 
 Integrals of linear functionals: with ``y_{n+1} = y_n + h sum_i b_i k_i`` and
 ``M k_i = b(t_i) - A Y_i``, every linear functional ``phi`` of the flux form obeys
@@ -102,6 +114,7 @@ class TimeInfo:
     rejected: int = 0
     positivity_rejected: int = 0
     negative_steps: int = 0  # accepted steps with f below -positivity_tol max f (at min_step)
+    fixup_resolves: int = 0  # steps recomputed with an operator from ``fixup``
     factorizations: int = 0
     wall_s: float = 0.0
     completed: bool = False
@@ -119,6 +132,7 @@ class TRBDF2:
     max_step: float = np.inf
     fixed_step: float | None = None  # constant-step mode: no error control (estimate still recorded)
     positivity_tol: float | None = None  # None: no positivity control
+    max_positivity_halvings: int = 10  # consecutive halvings of one step by the positivity control (2^-10)
     cache_size: int = 3
     factory: Callable = splu_factory
 
@@ -130,7 +144,7 @@ def _rms(x):
 def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options: TRBDF2 | None = None,
               output_times=(), breakpoints=(), functionals: Callable | None = None,
               check: Callable | None = None, on_output: Callable | None = None,
-              callback: Callable | None = None, state: TimeState | None = None):
+              callback: Callable | None = None, state: TimeState | None = None, fixup: Callable | None = None):
     """Integrate ``M y' + A y = source(t)`` from ``t0`` to ``t_end``; returns ``(state, info)``.
 
     ``source(t, side)``: the right-hand side at ``t``; ``side = +1`` asks for the right limit
@@ -140,7 +154,8 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
     dict of linear functionals (e.g. escape fluxes, injected rate) whose time integrals are
     accumulated with the method's weights (``state.integrals``).  ``check(y)`` returns
     ``(min, max)`` for the positivity control.  ``callback(state)`` is called after each accepted
-    step and may return True to stop (the state is then a checkpoint).
+    step and may return True to stop (the state is then a checkpoint).  ``fixup(t, y)``: None or
+    ``(A_new, redo)`` (module docstring, Positivity).
     """
     opt = options or TRBDF2()
     A = sp.csr_matrix(A)
@@ -177,6 +192,8 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
         return functionals(t, y, b) if functionals is not None else {}
 
     t, y, h = state.t, state.y, state.h
+    halvings, h_unhalved = 0, h  # consecutive positivity halvings of the current step, the step before them
+    futile = False  # the last halvings did not help: accept (flagged) until a step is non-negative again
     tiny = 8 * np.finfo(float).eps * max(abs(t_end), abs(t0))
     while t_end - t > tiny:
         # land on outputs and breakpoints without changing the running step
@@ -208,16 +225,37 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
         err_vec = solve(raw)
         scale = opt.atol + opt.rtol * np.maximum(np.abs(y), np.abs(y3))
         err = _rms(err_vec / scale)
-        lo, hi = check(y3) if check is not None else (0.0, 1.0)
-        negative = opt.positivity_tol is not None and lo < -opt.positivity_tol * max(hi, 0.0)
         if opt.fixed_step is None and err > 1.0 and hh > opt.min_step:
             info.rejected += 1
             h = max(hh * max(0.2, 0.9 * err ** (-1.0 / 3.0)), opt.min_step)
             continue
-        if negative and hh > opt.min_step and opt.fixed_step is None:
+        pending = None
+        if fixup is not None:
+            res = fixup(t3, y3)
+            if res is not None:
+                new_a, redo = res
+                if redo:  # recompute this step with the caller's new operator
+                    A = sp.csr_matrix(new_a)
+                    cache.clear()
+                    info.fixup_resolves += 1
+                    continue
+                pending = new_a  # accept the step; the next one uses the new operator
+        lo, hi = check(y3) if check is not None else (0.0, 1.0)
+        negative = opt.positivity_tol is not None and lo < -opt.positivity_tol * max(hi, 0.0)
+        if (negative and hh > opt.min_step and opt.fixed_step is None and not futile
+                and halvings < opt.max_positivity_halvings):
+            if halvings == 0:
+                h_unhalved = h  # the running step before this step's positivity halvings
             info.positivity_rejected += 1
+            halvings += 1
             h = max(0.5 * hh, opt.min_step)
             continue
+        if negative and halvings:
+            h = h_unhalved  # halving did not help (a spatial undershoot): go on with the step that was running
+            futile = True  # and do not halve again until a step is non-negative
+        elif not negative:
+            futile = False
+        halvings = 0
         if opt.fixed_step is None and err > 1.0:
             raise StepFailure(f"step size {hh:.3e} at t = {t:.6g} reached min_step with error {err:.2e} > 1")
         if negative:
@@ -243,6 +281,9 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
         state.t, state.y, state.h = t, y, h
         log.info("time step %d: t = %.6g, dt = %.3e, error estimate %.2e (%d rejected so far)", state.step, t, hh, err,
                  info.rejected + info.positivity_rejected)
+        if pending is not None:
+            A = sp.csr_matrix(pending)
+            cache.clear()
         if callback is not None and callback(state):
             info.wall_s = _time.perf_counter() - wall0
             info.message = f"stopped at t = {t:.6g} after {state.step} steps"
@@ -251,5 +292,6 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
     info.completed = True
     info.wall_s = _time.perf_counter() - wall0
     info.message = (f"reached t = {t:.6g} in {state.step} steps ({info.rejected} rejected by error, "
-                    f"{info.positivity_rejected} by positivity), {info.factorizations} factorizations")
+                    f"{info.positivity_rejected} by positivity), {info.factorizations} factorizations"
+                    + (f", {info.fixup_resolves} recomputed by the positivity fix-up" if info.fixup_resolves else ""))
     return state, info

@@ -25,8 +25,38 @@ anisotropy ``delta`` (Eq. 11, signed, from the mu-end extrapolation as in
 :func:`fpsolve.result.compute_fields`) of both, and the streaming amplitude (least-squares
 coefficient of the Eq. 38 shape over F'/F) with Eq. (38).
 
+Positivity (the steady run's fix-up, per step; ``[time] positivity_fixup``, default on).  DG-1
+streaming has no limiter, and a burst's light front (f jumping from O(1) to 0 within a cell) makes
+it undershoot: burst_hard_sphere's quick run reached -5.3e-3 of max f, nearby_source_burst's quick
+run -8.0e-3, both flagged.  As in steady runs (:mod:`fpsolve.terms.streaming`,
+:func:`~fpsolve.terms.streaming.positive_solution`) cells are *stepped* (transported by their
+mean: first-order upwind, an M-matrix row), detected a posteriori (as MOOD schemes do): every step
+that passed the error test is inspected, the (p, z, mu) cells whose mean is below
+``-(1e-13 max f + atol)`` (round-off and the step's error tolerance) are switched, and the step is
+recomputed from the same state with the new operator (:func:`fpsolve.timestepping.integrate`'s
+``fixup``).  A switched cell that is still negative grows the set to its upwind z neighbour and
+its mu neighbours (the cells feeding it).  Within a step the set only grows (a step is recomputed
+finitely often); a switched cell is released (DG-1 from the next step) once both its DG-1 traces
+are >= 0 and its mean exceeds ``RELEASE_TOL`` max f, so the first-order cells follow the front
+instead of staying in the diffusive bulk, where first-order upwind adds a numerical diffusion
+v dz/2 comparable to kappa.  The set is kept in checkpoints and written to the file (``stepped``;
+per step ``step_stepped``).  Measured cost (the three-sided trade): the fix-up is nonlinear, so the
+exact discrete moment hierarchy of plain DG-1 (``d<z>/dt = v<mu>``; validation/transient.py)
+no longer holds in switched cells: on a burst narrower than two cells (tests' 30-cell grid,
+sigma = dz/2) <z^2> moves by up to 24%; the moment and order studies therefore run with
+``positivity_fixup = false`` (they measure the time integration of the linear scheme).  Without
+switched cells (smooth problems: the free-streaming, long-time and superluminal checks) the
+scheme is DG-1 exactly.
+
+Trust (as the steady run's :func:`fpsolve.result.negative_cells`): at every accepted step the cell
+means below minus their discretisation-error estimate (|slope| and a quarter of the neighbour
+differences) minus the step's absolute error tolerance (``atol`` x max f) are counted
+(``step_negative_cells``); a run with any is flagged NOT TRUSTWORTHY.  Negative traces with a
+non-negative mean are the representation's own error (reported as min f, never flagged).
+
 Per accepted step: ``t``, ``dt``, the error estimate, min and max f (what the scheme transports:
-cell means and outflow traces), the particle content ``N = 1_mean^T M f`` and the time-integrated
+cell means and outflow traces), the smallest cell mean, the flagged cell count, the number of
+switched cells, the particle content ``N = 1_mean^T M f`` and the time-integrated
 balance ``N(0) + int injected - int (escaped + lost) - N(t)``.  The integrals are the integrator's
 stage-weighted integrals of the linear functionals ``injected = 1_mean^T b(t)`` and the terms'
 channels (:meth:`fpsolve.problem.Problem.leaving`); since ``1_mean^T A f = sum of the channels``
@@ -52,15 +82,19 @@ from .case import Case, CaseError
 from .io import FileFormatError, _atomic, _open_valid, _write_description
 from .problem import Problem, kinetic_layout, kinetic_terms
 from .probes import evaluate_probes
-from .result import end_values, compute_fields
-from .terms import CHANNELS, MuPDiffusion, SourceTerm
+from .result import end_values, compute_fields, negative_cell_mask, negative_cells
+from .terms import CHANNELS, MuPDiffusion, SourceTerm, Streaming
 from .timeseries import BALANCE_TOL, NEGATIVE_TOL, ProbeSeries, TimeSeriesResult, describe_timeseries
 from .timestepping import TRBDF2, TimeState, integrate
 
 __all__ = ["TimeSeriesResult", "ProbeSeries", "build_transient", "run_transient", "initial_state", "write_timeseries",
            "write_time_checkpoint", "read_time_checkpoint", "run_cli", "NEGATIVE_TOL",
            "output_times", "plane_moments", "probe_delta", "transported_range", "plane_factory", "choose_factory",
-           "BALANCE_TOL"]
+           "BALANCE_TOL", "RELEASE_TOL"]
+
+#: A switched cell is released (DG-1 again from the next step) when both its DG-1 traces are >= 0
+#: and its mean is above ``RELEASE_TOL * max f`` (module docstring, Positivity).
+RELEASE_TOL = 1e-6
 
 # --- building ---------------------------------------------------------------------------------
 def build_transient(case: Case):
@@ -113,13 +147,15 @@ def output_times(case: Case) -> np.ndarray:
     return ts
 
 
-def transported_range(grid, y) -> tuple[float, float]:
+def transported_range(grid, y, stepped=None) -> tuple[float, float]:
     """(min, max) of what the scheme transports: cell means and outflow traces (as
-    :func:`fpsolve.result.min_f`)."""
+    :func:`fpsolve.result.min_f`; a stepped cell transports its mean)."""
     if grid.homogeneous:
         return float(y.min()), float(y.max())
     f = y.reshape(grid.shape)
     a, b = f[..., 0], f[..., 1]
+    if stepped is not None:
+        b = np.where(stepped, 0.0, b)
     out = np.where(grid.mu > 0, a + b, a - b)
     return float(min(a.min(), out.min())), float(max(a.max(), out.max()))
 
@@ -280,11 +316,8 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
 
     def functionals(t, y, bt):
         out = {"injected": total(bt)}
-        out.update(problem.leaving(y))
+        out.update(cur[0].leaving(y))
         return out
-
-    def check(y):
-        return transported_range(grid, y)
 
     if restart is not None:
         state, collected = restart
@@ -292,6 +325,66 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     else:
         state, col = None, _Collector()
     content0 = total(m * y0)
+    k_stream = next((n for n, t in enumerate(problem.terms) if isinstance(t, Streaming)), None)
+    cur = [problem]  # the operator in use: the switched set grows during the run
+
+    nxt = [None]  # the operator of the next step when cells are released
+    atol_abs = opts.atol  # the step's absolute error tolerance (the "solve error" of the trust rule)
+
+    def with_set(cells):
+        """The current problem with exactly ``cells`` stepped (rebuilt from its terms: deterministic)."""
+        pb = cur[0]
+        terms = list(pb.terms)
+        t = terms[k_stream]
+        terms[k_stream] = type(t)(t.grid, t.velocity, t.z_min, t.z_max, stepped=cells)
+        return Problem.from_terms(pb.layout, terms, pb.b, pb.physics, pb.timings)
+
+    def record_set():
+        sd = cur[0].terms[k_stream].stepped
+        col.data["stepped_cells"] = [np.zeros(grid.shape[:3]) if sd is None else sd.astype(float)]
+
+    if k_stream is not None and col.data.get("stepped_cells"):
+        cur[0] = with_set(np.asarray(col.data["stepped_cells"][-1]) > 0.5)  # restart: the checkpoint's set
+
+    def stepped():
+        return None if k_stream is None else cur[0].terms[k_stream].stepped
+
+    def check(y):
+        return transported_range(grid, y, stepped())
+
+    def fix(t, y):
+        f = y.reshape(grid.shape)
+        a = f[..., 0]
+        fmax = max(float(a.max()), 0.0)
+        old = stepped()
+        # a posteriori detection (as MOOD): a cell mean below round-off and the step's error tolerance
+        bad = a < -(1e-13 * fmax + atol_abs)
+        new = bad.copy()
+        if old is not None:
+            # switched and still negative: fed by a neighbour's negative trace; the switched region
+            # grows to the upwind z neighbour and the mu neighbours
+            still = bad & old
+            if still.any():
+                up = grid.mu > 0
+                new[:, :-1, :] |= still[:, 1:, :] & up  # mu > 0: the cell below feeds it
+                new[:, 1:, :] |= still[:, :-1, :] & ~up  # mu < 0: the cell above feeds it
+                new[:, :, 1:] |= still[:, :, :-1]
+                new[:, :, :-1] |= still[:, :, 1:]
+            new &= ~old
+        if new.any():  # switch them and recompute the step
+            cur[0] = with_set(new if old is None else old | new)
+            record_set()
+            return cur[0].A, True
+        if old is None:
+            return None
+        # release the switched cells whose own DG-1 traces are both >= 0 and whose mean is resolved
+        # above the release level (hysteresis: the far tail stays switched)
+        free = old & (a - np.abs(f[..., 1]) >= 0.0) & (a > RELEASE_TOL * fmax)
+        if not free.any():
+            return None
+        nxt[0] = with_set(old & ~free)
+        return nxt[0].A, False
+
 
     def on_output(t, y):
         with np.errstate(divide="ignore", invalid="ignore"):  # F = 0 before arrival: NaN ratios, recorded as such
@@ -326,11 +419,22 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         hist.setdefault("injected", []).append(inj)
         hist.setdefault("lost", []).append(lost)
         hist.setdefault("balance_defect", []).append(content0 + inj - lost - content)
+        f = st.y.reshape(grid.shape)
+        neg = negative_cells(grid, f, atol_abs)  # the steady rule; the step's error tolerance as solve error
+        hist.setdefault("min_mean", []).append(float((f if grid.homogeneous else f[..., 0]).min()))
+        hist.setdefault("negative_cells", []).append(neg["count"])
+        sd = stepped()
+        hist.setdefault("stepped", []).append(0 if sd is None else int(sd.sum()))
+        if nxt[0] is not None:  # cells released: the next step's operator (the integrator swaps too)
+            cur[0], nxt[0] = nxt[0], None
+            record_set()
         return bool(callback(st, col.data)) if callback is not None else False
 
-    state, info = integrate(problem.A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
+    state, info = integrate(cur[0].A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
                             breakpoints=breakpoints, functionals=functionals, check=check,
-                            on_output=on_output, callback=step_done, state=state)
+                            on_output=on_output, callback=step_done, state=state,
+                            fixup=fix if (tm.positivity_fixup and k_stream is not None) else None)
+    problem = cur[0]
     d = col.data
     times = np.array([float(x) for x in d.get("time", [])])
     nprobe = len([k for k in d if k.startswith("probe") and k.endswith("_F")])
@@ -357,7 +461,8 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
                    total_s=_time.perf_counter() - wall0)
     info.message += f"; linear solver: {factory_name}"
     return TimeSeriesResult(case, grid, times, np.array(d.get("F", [])), np.array(d["f"]) if store_f and "f" in d else None,
-                            moments, probes, history, balance, info, timings, peak, problem=problem, state=state)
+                            moments, probes, history, balance, info, timings, peak, problem=problem, state=state,
+                            stepped=stepped())
 
 
 
@@ -409,7 +514,8 @@ def read_time_checkpoint(path, case_hash: str):
 # --- the command line branch ------------------------------------------------------------------
 def run_cli(args, case) -> int:
     """``fpsolve run CASE`` for a case with ``[time]``: integrate, print the summary, write the
-    time series (and PNG figures with ``--plot``); checkpoints with ``--checkpoint-every N``
+    time series (and PNG figures with ``--plot``); a progress bar in physical time on stderr (terminal
+    or ``--progress``); checkpoints with ``--checkpoint-every N``
     (accepted steps) / ``--checkpoint-minutes M``, ``--restart CHECKPOINT``."""
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     key = case.digest(solver=False)
@@ -419,14 +525,31 @@ def run_cli(args, case) -> int:
     last = [_time.monotonic()]
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
 
+    bar = None
+    if not getattr(args, "quiet", False) and (getattr(args, "progress", False) or sys.stdout.isatty()):
+        from tqdm import tqdm
+
+        unit, per = ("yr", float(case.time(1.0))) if case.system == "physical" else ("L/c", 1.0)
+        t_end = float(case.time(case.transient.end))
+        bar = tqdm(total=t_end / per, desc="time", unit=unit, file=sys.stderr,
+                   bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} " + unit + " [{elapsed}<{remaining}{postfix}]")
+
     def callback(state, collected):
+        if bar is not None:  # progress in physical time
+            bar.n = state.t / per
+            bar.set_postfix(step=state.step, dt=f"{state.history['dt'][-1] / per:.2e}", refresh=False)
+            bar.refresh()
         due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
         if due or (stop_after and state.step >= stop_after):
             write_time_checkpoint(ck, state, collected, key, case.resolved_text())
             last[0] = _time.monotonic()
         return bool(stop_after and state.step >= stop_after)
 
-    r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after) else None)
+    try:
+        r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after or bar) else None)
+    finally:
+        if bar is not None:
+            bar.close()
     if not r.info.completed:
         print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
         return 3

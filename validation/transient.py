@@ -71,7 +71,10 @@ def _hard_sphere(quick):
     else:
         ts = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
         ov = []
-    return fpsolve.load_case("burst_hard_sphere", ov + [f"time.output_times={ts}", "time.rtol=3e-7"])
+    # plain DG-1: the discrete moment hierarchy is exact for the linear scheme only (the positivity
+    # fix-up's first-order cells break it; fpsolve.transient, Positivity)
+    return fpsolve.load_case("burst_hard_sphere", ov + [f"time.output_times={ts}", "time.rtol=3e-7",
+                                                        "time.positivity_fixup=false"])
 
 
 def _moments(out, quick):
@@ -125,7 +128,7 @@ def _moments(out, quick):
 
 def _order(out, quick):
     ov = ["grid.z_min=-0.3", "grid.z_max=0.3", "grid.z_cells=60", "time.end=0.05", "time.output_times=[0.0, 0.05]",
-          "probes.z=[0.05]"]
+          "probes.z=[0.05]", "time.positivity_fixup=false"]  # the linear scheme's order (see _hard_sphere)
     errs, hs = [], []
     for n in (25, 50, 100, 200):
         case = fpsolve.load_case("burst_hard_sphere", ov + [f"time.fixed_step={0.05 / n!r}"])
