@@ -155,63 +155,23 @@ def probe_delta(g_over_F, mu) -> float:
 
 
 # --- the linear solver of a step ---------------------------------------------------------------
-def plane_factory(nplanes: int):
-    """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) when the momentum planes
-    (contiguous blocks: momentum is the slowest index) couple one way only (eps = 0 with losses:
-    block-triangular) or not at all: one SuperLU per plane and a sweep over the planes — the fill
-    of a whole-matrix LU across the planes is avoided.  Returns None if the matrix is not
-    block-triangular (then the whole-matrix LU is used)."""
-    import scipy.sparse as sp
-    import scipy.sparse.linalg as spla
+def plane_factory(nplanes: int, rtol: float = 1e-6):
+    """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) by momentum planes
+    (contiguous blocks: momentum is the slowest index): LU factors of the plane-diagonal blocks
+    only, exact block substitution when the planes couple one way or not at all, GMRES
+    preconditioned by a plane sweep when they couple both ways (:mod:`fpsolve.plane_lu`)."""
+    from .plane_lu import plane_step_factory
 
-    def factory(matrix):
-        a = sp.csr_matrix(matrix)
-        n = a.shape[0]
-        bs = n // nplanes
-        coo = a.tocoo()
-        rb, cb = coo.row // bs, coo.col // bs
-        if np.all(cb <= rb):
-            order = range(nplanes)
-        elif np.all(cb >= rb):
-            order = range(nplanes - 1, -1, -1)
-        else:
-            raise ValueError("momentum planes coupled both ways")
-        diag = rb == cb
-        blocks = []
-        for k in range(nplanes):
-            sel = diag & (rb == k)
-            blk = sp.csc_matrix((coo.data[sel], (coo.row[sel] - k * bs, coo.col[sel] - k * bs)), shape=(bs, bs))
-            blocks.append(spla.splu(blk, permc_spec="COLAMD"))
-        off = sp.csr_matrix((coo.data[~diag], (coo.row[~diag], coo.col[~diag])), shape=(n, n))
-        rows = [off[k * bs:(k + 1) * bs] for k in range(nplanes)]
-
-        def solve(rhs):
-            x = np.zeros(n)
-            for k in order:
-                r = rhs[k * bs:(k + 1) * bs]
-                if rows[k].nnz:
-                    r = r - rows[k] @ x
-                x[k * bs:(k + 1) * bs] = blocks[k].solve(r)
-            return x
-        return solve
-
-    return factory
+    return plane_step_factory(nplanes, rtol=rtol)
 
 
-def choose_factory(problem: Problem):
-    """``("planes", factory)`` for block-triangular momentum coupling of a multi-plane problem,
-    else ``("splu", splu_factory)`` (whole-matrix SuperLU)."""
-    from .timestepping import splu_factory
+def choose_factory(problem: Problem, rtol: float = 1e-6, stats: list | None = None):
+    """``(name, factory)`` of the step solve (:func:`fpsolve.plane_lu.choose_step_solver`):
+    ``"planes"`` (uncoupled or one-way coupled momentum planes), ``"planes-gmres"`` (coupled both
+    ways, large), else ``"splu"`` (whole-matrix SuperLU)."""
+    from .plane_lu import choose_step_solver
 
-    grid = problem.grid
-    nk = grid.np_
-    if nk > 1:
-        coo = problem.A.tocoo()
-        bs = problem.layout.size // nk
-        rb, cb = coo.row // bs, coo.col // bs
-        if np.all(cb <= rb) or np.all(cb >= rb):
-            return "planes", plane_factory(nk)
-    return "splu", splu_factory
+    return choose_step_solver(problem.A, problem.grid.np_, rtol=rtol, stats=stats)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -265,7 +225,8 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     if scale <= 0.0:
         scale = float(np.max(np.abs(b / m))) * t_end
     scale = scale if scale > 0 else 1.0
-    factory_name, factory = choose_factory(problem)
+    step_solvers: list = []
+    factory_name, factory = choose_factory(problem, rtol=tm.rtol, stats=step_solvers)
     opts = _options(case, scale, factory)
     n_out = outs.size
     store_f = n_out * problem.layout.size * 8 <= tm.store_f_mb * 1e6
@@ -352,6 +313,11 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s,
                    total_s=_time.perf_counter() - wall0)
     info.message += f"; linear solver: {factory_name}"
+    if factory_name == "planes-gmres":
+        its, nsol = sum(s.iterations for s in step_solvers), sum(s.solves for s in step_solvers)
+        res = max((s.max_residual for s in step_solvers), default=0.0)
+        info.message += (f" ({its / max(nsol, 1):.1f} GMRES iterations per solve, residual <= {res:.1e}, "
+                         f"{sum(s.fallbacks for s in step_solvers)} whole-LU fallbacks)")
     return TimeSeriesResult(case, grid, times, np.array(d.get("F", [])), np.array(d["f"]) if store_f and "f" in d else None,
                             moments, probes, history, balance, info, timings, peak, problem=problem, state=state)
 
