@@ -32,6 +32,8 @@ factors grow like N.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -42,10 +44,12 @@ __all__ = ["PlaneStepSolver", "plane_step_factory", "choose_step_solver", "plane
 
 #: Two-way coupled planes: the plane-wise GMRES from this many unknowns on (measured in
 #: scripts/bench_transient.py --coupled: the whole-matrix LU's factor memory and time grow faster than N).
-COUPLED_PLANES_MIN_UNKNOWNS = 200_000
+COUPLED_PLANES_MIN_UNKNOWNS = 20_000
 #: GMRES iterations per solve before the whole-matrix LU fallback (restarted every GMRES_RESTART).
 GMRES_MAXITER = 90
 GMRES_RESTART = 30
+#: Threads that factorise the planes (SuperLU releases the GIL while it factorises).
+FACTOR_WORKERS = min(2, os.cpu_count() or 1)
 #: The linear residual target relative to the integrator's rtol (and to BALANCE_TOL).
 LINEAR_RTOL_FACTOR = 1e-3
 
@@ -101,6 +105,25 @@ def planes_sweep(order, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, Op, Oi, Ox, rhs, x):
         _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, r, x, y)
 
 
+@njit(cache=True)
+def _dot(a, b):
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
+
+
+@njit(cache=True)
+def _axpy(alpha, x, y):
+    """``y += alpha x`` in place."""
+    for i in range(x.size):
+        y[i] += alpha * x[i]
+
+
+def _norm(v) -> float:
+    return float(np.sqrt(_dot(v, v)))
+
+
 def warm_up():
     """Compile (or load from the cache) the kernels on a 2-plane problem of 2 unknowns each."""
     mat = sp.csr_matrix(np.array([[2.0, 1, 0.5, 0], [1, 3, 0, 0.5], [0.5, 0, 2, 1], [0, 0.5, 1, 3]]))
@@ -145,30 +168,51 @@ class PlaneStepSolver:
         bs = self.bs
         rows = np.repeat(np.arange(n), np.diff(a.indptr))
         diag = (a.indices // bs) == (rows // bs)
-        Lp, Up = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
-        Li, Lx, Ui, Ux, pr, pc = [], [], [], [], [], []
-        for k in range(nk):
+
+        def factor(k):
+            # in a worker thread: the SuperLU object is made and freed here (scipy's SuperLU does not
+            # return the memory of a factor freed in another thread, see fpsolve.solvers._FactorWorkers)
             lo, hi = k * bs, (k + 1) * bs
             s, e = int(a.indptr[lo]), int(a.indptr[hi])
             sel = diag[s:e]
             blk = sp.csc_matrix((a.data[s:e][sel], (rows[s:e][sel] - lo, a.indices[s:e][sel] - lo)), shape=(bs, bs))
             lu = spla.splu(blk, permc_spec="COLAMD")
-            L, U = lu.L.tocsr(), lu.U.tocsr()
-            pr.append(lu.perm_r.astype(np.int32))
-            pc.append(lu.perm_c.astype(np.int32))
-            del lu  # freed here, in the thread that made it (see fpsolve.solvers._FactorWorkers)
-            for m_, p_, i_, x_, diag_at in ((L, Lp, Li, Lx, -1), (U, Up, Ui, Ux, 0)):
-                m_.sort_indices()
-                ends = m_.indptr[1:] - 1 if diag_at < 0 else m_.indptr[:-1]
-                if not np.array_equal(m_.indices[ends], np.arange(bs)):
+            out = [lu.perm_r.astype(np.int32), lu.perm_c.astype(np.int32)]
+            for f, last in ((lu.L, True), (lu.U, False)):
+                f = f.tocsr()
+                f.sort_indices()
+                ends = f.indptr[1:] - 1 if last else f.indptr[:-1]
+                if not np.array_equal(f.indices[ends], np.arange(bs)):
                     raise ValueError("LU factor without its diagonal (singular plane block)")
-                p_[lo + 1:hi + 1] = p_[lo] + m_.indptr[1:]
-                i_.append(m_.indices.astype(np.int32))
-                x_.append(m_.data)
-            del L, U
-        self.factors = (Lp, np.concatenate(Li), np.concatenate(Lx), Up, np.concatenate(Ui), np.concatenate(Ux),
-                        np.concatenate(pr), np.concatenate(pc))
-        del Li, Lx, Ui, Ux
+                out += [f.indptr, f.indices.astype(np.int32), f.data]
+            del lu
+            return out
+
+        Lp, Up = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
+        pr, pc = np.empty(n, np.int32), np.empty(n, np.int32)
+        buf = {}  # L/U indices and values, grown as the planes arrive (no list-then-concatenate copy)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, min(FACTOR_WORKERS, nk))) as pool:
+            for k, (prk, pck, lptr, li, lx, uptr, ui, ux) in enumerate(pool.map(factor, range(nk))):
+                lo, hi = k * bs, (k + 1) * bs
+                pr[lo:hi], pc[lo:hi] = prk, pck
+                for name, ptr, p_, idx, val in (("L", lptr, Lp, li, lx), ("U", uptr, Up, ui, ux)):
+                    start = int(p_[lo])
+                    p_[lo + 1:hi + 1] = start + ptr[1:]
+                    end = start + idx.size
+                    if name not in buf or buf[name][0].size < end:
+                        cap = max(end, int(end * nk / (k + 1) * 1.05))
+                        old = buf.get(name)
+                        buf[name] = (np.empty(cap, np.int32), np.empty(cap))
+                        if old is not None:
+                            buf[name][0][:start], buf[name][1][:start] = old[0][:start], old[1][:start]
+                        del old
+                    buf[name][0][start:end], buf[name][1][start:end] = idx, val
+        Li, Lx = (v[:Lp[-1]] for v in buf["L"])
+        Ui, Ux = (v[:Up[-1]] for v in buf["U"])
+        self.factors = (Lp, Li, Lx, Up, Ui, Ux, pr, pc)
+        self.factor_nnz = int(Lp[-1] + Up[-1])
         off = ~diag
         self.off = sp.csr_matrix((a.data[off], a.indices[off], np.concatenate(([0], np.cumsum(
             np.bincount(rows[off], minlength=n))))), shape=(n, n)) if np.any(off) else None
@@ -194,32 +238,68 @@ class PlaneStepSolver:
         return self._gmres(np.asarray(rhs, dtype=float))
 
     def _gmres(self, rhs):
+        """Restarted GMRES, right-preconditioned by :meth:`sweep` (so its residual estimate is the
+        true residual's, up to round-off), from the sweep's answer; Arnoldi by modified Gram–Schmidt
+        twice in numba kernels (no BLAS: threaded BLAS calls stall on a shared 2-core machine and
+        their spinning threads eat the other core)."""
         a = self.matrix
-        rnorm = float(np.sqrt(np.add.reduce(rhs * rhs)))
-        if rnorm == 0.0:
+        bnorm = _norm(rhs)
+        if bnorm == 0.0:
             return np.zeros(self.n)
-        x0 = self.sweep(rhs)
-        eps = np.finfo(float).eps
-        floor = 8 * eps * np.linalg.norm(self.abs_matrix @ np.abs(x0)) / rnorm
-        tol = max(self.tol, 10.0 * floor)
-        pre = spla.LinearOperator((self.n, self.n), matvec=self.sweep, dtype=float)
-        count = [0]
-
-        def record(_):
-            count[0] += 1
-
-        x, _code = spla.gmres(a, rhs, x0=x0, M=pre, rtol=tol, atol=0.0, restart=GMRES_RESTART,
-                              maxiter=GMRES_MAXITER // GMRES_RESTART,
-                              callback=record, callback_type="pr_norm")
-        self.iterations += count[0]
-        r = rhs - a @ x
-        res = float(np.sqrt(np.add.reduce(r * r))) / rnorm
-        if not res <= tol:
+        x = self.sweep(rhs)
+        floor = 8 * np.finfo(float).eps * _norm(self.abs_matrix @ np.abs(x)) / bnorm
+        goal = max(self.tol, 10.0 * floor) * bnorm
+        m = GMRES_RESTART
+        res = np.inf
+        for _cycle in range(max(1, GMRES_MAXITER // m)):
+            r = rhs - a @ x
+            beta = _norm(r)
+            res = beta
+            if beta <= goal:
+                break
+            V = [r / beta]
+            H = np.zeros((m + 1, m))
+            g = np.zeros(m + 1)
+            g[0] = beta
+            cs, sn = np.zeros(m), np.zeros(m)
+            k = 0
+            for j in range(m):
+                w = a @ self.sweep(V[j])
+                for _twice in range(2):
+                    for i in range(j + 1):
+                        c = _dot(V[i], w)
+                        H[i, j] += c
+                        _axpy(-c, V[i], w)
+                hnext = _norm(w)
+                H[j + 1, j] = hnext
+                for i in range(j):  # the previous rotations
+                    t = cs[i] * H[i, j] + sn[i] * H[i + 1, j]
+                    H[i + 1, j] = -sn[i] * H[i, j] + cs[i] * H[i + 1, j]
+                    H[i, j] = t
+                d = np.hypot(H[j, j], H[j + 1, j])
+                cs[j], sn[j] = (H[j, j] / d, H[j + 1, j] / d) if d > 0 else (1.0, 0.0)
+                H[j, j], H[j + 1, j] = d, 0.0
+                g[j + 1] = -sn[j] * g[j]
+                g[j] = cs[j] * g[j]
+                k = j + 1
+                self.iterations += 1
+                if abs(g[j + 1]) <= 0.5 * goal or hnext == 0.0:  # 0.5: room for the true residual's round-off
+                    break
+                V.append(w / hnext)
+            y = np.linalg.solve(np.triu(H[:k, :k]), g[:k]) if k else np.zeros(0)
+            u = np.zeros(self.n)
+            for i in range(k):
+                _axpy(y[i], V[i], u)
+            x = x + self.sweep(u)
+            del V
+        else:
+            res = _norm(rhs - a @ x)
+        if not res <= goal:
             if self._whole is None:
                 self._whole = spla.splu(a.tocsc(), permc_spec="COLAMD")
             self.fallbacks += 1
             return self._whole.solve(rhs)
-        self.max_residual = max(self.max_residual, res)
+        self.max_residual = max(self.max_residual, res / bnorm)
         return x
 
 

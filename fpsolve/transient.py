@@ -285,9 +285,11 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         hist.setdefault("balance_defect", []).append(content0 + inj - lost - content)
         return bool(callback(st, col.data)) if callback is not None else False
 
+    cpu0 = _time.process_time()
     state, info = integrate(problem.A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
                             breakpoints=breakpoints, functionals=functionals, check=check,
                             on_output=on_output, callback=step_done, state=state)
+    integrate_cpu = _time.process_time() - cpu0  # all threads of the process (the machine may be shared)
     d = col.data
     times = np.array([float(x) for x in d.get("time", [])])
     nprobe = len([k for k in d if k.startswith("probe") and k.endswith("_F")])
@@ -310,7 +312,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
                    max_step_defect=float(np.max(np.abs(history.get("balance_defect", [0.0])))) / ref)
     moments = {k[len("moment_"):]: np.array(v) for k, v in d.items() if k.startswith("moment_")}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s,
+    timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s, integrate_cpu_s=integrate_cpu,
                    total_s=_time.perf_counter() - wall0)
     info.message += f"; linear solver: {factory_name}"
     if factory_name == "planes-gmres":
