@@ -32,7 +32,7 @@ def test_plane_solver_equals_whole_lu(extra, coupling, h):
     s = PlaneStepSolver(mat, nk, rtol=1e-6)
     x, ref = s(rhs), spla.splu(mat.tocsc()).solve(rhs)
     # one-way/none: both are LU solves (round-off times the growth with h: 1e-12).  Two-way: GMRES to
-    # the relative residual 1e-13 (1e-3 BALANCE_TOL) or 10x its round-off floor, times the condition
+    # the relative residual 1e-15 (1e-5 BALANCE_TOL) or at most 80 eps ||A||x||, times the condition
     # of M + dhA (up to ~1e2 at h = 10): 1e-10 would catch a solve stopped at a loose tolerance
     tol = 1e-12 if coupling != "two-way" else 1e-10
     assert np.max(np.abs(x - ref)) <= tol * np.max(np.abs(ref))
