@@ -60,10 +60,10 @@ LINEAR_BALANCE_FACTOR = 1e-5
 
 # --- kernels (plain arrays) -------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, r, x, y):
+def _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, Ud, pr, pc, r, x, y):
     """``x[k bs:(k+1) bs] = (Pr^T L U Pc^T)^{-1} r`` for plane k (``r``: the plane's right-hand
     side, length bs; ``y``: scratch of length bs).  L unit lower (diagonal last in its CSR row),
-    U upper (diagonal first); row pointers global (plane k's rows at ``k bs``), columns local."""
+    U upper (diagonal first, its inverse in ``Ud``: a product, not a division, per row); row pointers global (plane k's rows at ``k bs``), columns local."""
     o = k * bs
     for i in range(bs):
         y[pr[o + i]] = r[i]
@@ -77,21 +77,21 @@ def _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, r, x, y):
         s = y[i]
         for q in range(q0 + 1, Up[o + i + 1]):
             s -= Ux[q] * y[Ui[q]]
-        y[i] = s / Ux[q0]
+        y[i] = s * Ud[o + i]
     for i in range(bs):
         x[o + i] = y[pc[o + i]]
 
 
 @njit(cache=True, parallel=True)
-def planes_independent(nk, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, rhs, x):
+def planes_independent(nk, bs, Lp, Li, Lx, Up, Ui, Ux, Ud, pr, pc, rhs, x):
     """Block-diagonal solve: every plane on its own (planes in parallel)."""
     for k in prange(nk):
         y = np.empty(bs)
-        _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, rhs[k * bs:(k + 1) * bs], x, y)
+        _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, Ud, pr, pc, rhs[k * bs:(k + 1) * bs], x, y)
 
 
 @njit(cache=True)
-def planes_sweep(order, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, Op, Oi, Ox, rhs, x):
+def planes_sweep(order, bs, Lp, Li, Lx, Up, Ui, Ux, Ud, pr, pc, Op, Oi, Ox, rhs, x):
     """One block Gauss–Seidel sweep over the planes in ``order``, starting from ``x = 0``:
     plane k solves ``D_k x_k = rhs_k - sum_{j != k} O_kj x_j`` with the planes done so far
     (exact block substitution when the planes couple one way, in that direction).  ``O``: the
@@ -106,7 +106,7 @@ def planes_sweep(order, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, Op, Oi, Ox, rhs, x):
             for q in range(Op[o + i], Op[o + i + 1]):
                 s -= Ox[q] * x[Oi[q]]
             r[i] = s
-        _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, pr, pc, r, x, y)
+        _plane_lu_solve(k, bs, Lp, Li, Lx, Up, Ui, Ux, Ud, pr, pc, r, x, y)
 
 
 @njit(cache=True)
@@ -215,7 +215,7 @@ class PlaneStepSolver:
                     buf[name][0][start:end], buf[name][1][start:end] = idx, val
         Li, Lx = (v[:Lp[-1]] for v in buf["L"])
         Ui, Ux = (v[:Up[-1]] for v in buf["U"])
-        self.factors = (Lp, Li, Lx, Up, Ui, Ux, pr, pc)
+        self.factors = (Lp, Li, Lx, Up, Ui, Ux, 1.0 / Ux[Up[:-1]], pr, pc)
         self.factor_nnz = int(Lp[-1] + Up[-1])
         off = ~diag
         self.off = sp.csr_matrix((a.data[off], a.indices[off], np.concatenate(([0], np.cumsum(
