@@ -317,20 +317,35 @@ class PlaneStepSolver:
         return x
 
 
-def plane_step_factory(nk: int, *, coupling: str | None = None, rtol: float = 1e-6, stats: list | None = None):
+def plane_step_factory(nk: int, *, coupling: str | None = None, rtol: float = 1e-6, stats: dict | None = None):
     """Factory for :class:`fpsolve.timestepping.TRBDF2`: ``matrix -> PlaneStepSolver`` (``stats``:
-    a list the solvers are appended to, for the run's summary)."""
+    see :func:`choose_step_solver`)."""
 
     def factory(matrix):
-        s = PlaneStepSolver(matrix, nk, coupling=coupling, rtol=rtol)
-        if stats is not None:
-            stats.append(s)
+        return PlaneStepSolver(matrix, nk, coupling=coupling, rtol=rtol)
+
+    return _recorded(factory, stats)
+
+
+def _recorded(factory, stats):
+    """``factory`` that appends its solvers to ``stats["solvers"]`` and adds the CPU seconds of
+    making them (all threads) to ``stats["factor_cpu_s"]``."""
+    import time
+
+    if stats is None:
+        return factory
+
+    def made(matrix):
+        c0 = time.process_time()
+        s = factory(matrix)
+        stats["factor_cpu_s"] = stats.get("factor_cpu_s", 0.0) + time.process_time() - c0
+        stats.setdefault("solvers", []).append(s)
         return s
 
-    return factory
+    return made
 
 
-def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: list | None = None, force: str | None = None):
+def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: dict | None = None, force: str | None = None):
     """``(name, factory)`` of the step solve of a matrix with ``nk`` momentum planes:
 
     * one plane: ``"splu"`` (whole-matrix SuperLU);
@@ -338,7 +353,9 @@ def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: list | None = N
     * planes coupled both ways: ``"planes-gmres"`` from ``COUPLED_PLANES_MIN_UNKNOWNS`` unknowns on,
       else ``"splu"``.
 
-    ``force`` (``"splu"``, ``"planes"``, ``"planes-gmres"``) overrides the rule (tests, benchmarks)."""
+    ``force`` (``"splu"``, ``"planes"``, ``"planes-gmres"``) overrides the rule (tests, benchmarks).
+    ``stats``: a dict that collects the solvers made (``"solvers"``) and the CPU seconds spent
+    making them (``"factor_cpu_s"``)."""
     from .timestepping import splu_factory
 
     coupling = plane_coupling(A, nk) if nk > 1 else "none"
@@ -350,7 +367,7 @@ def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: list | None = N
         else:
             force = "planes-gmres" if A.shape[0] >= COUPLED_PLANES_MIN_UNKNOWNS else "splu"
     if force == "splu":
-        return "splu", splu_factory
+        return "splu", _recorded(splu_factory, stats)
     if force == "planes" and coupling == "two-way":
         raise ValueError("momentum planes coupled both ways: 'planes' is not exact; use 'planes-gmres'")
     return force, plane_step_factory(nk, coupling=coupling, rtol=rtol, stats=stats)

@@ -165,7 +165,7 @@ def plane_factory(nplanes: int, rtol: float = 1e-6):
     return plane_step_factory(nplanes, rtol=rtol)
 
 
-def choose_factory(problem: Problem, rtol: float = 1e-6, stats: list | None = None):
+def choose_factory(problem: Problem, rtol: float = 1e-6, stats: dict | None = None):
     """``(name, factory)`` of the step solve (:func:`fpsolve.plane_lu.choose_step_solver`):
     ``"planes"`` (uncoupled or one-way coupled momentum planes), ``"planes-gmres"`` (coupled both
     ways, large), else ``"splu"`` (whole-matrix SuperLU)."""
@@ -232,8 +232,9 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     if scale <= 0.0:
         scale = float(np.max(np.abs(b / m))) * t_end
     scale = scale if scale > 0 else 1.0
-    step_solvers: list = []
-    factory_name, factory = choose_factory(problem, rtol=tm.rtol, stats=step_solvers)
+    step_stats: dict = {}
+    factory_name, factory = choose_factory(problem, rtol=tm.rtol, stats=step_stats)
+    step_solvers = step_stats.setdefault("solvers", [])
     opts = _options(case, scale, factory)
     n_out = outs.size
     store_f = n_out * problem.layout.size * 8 <= tm.store_f_mb * 1e6
@@ -320,6 +321,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     moments = {k[len("moment_"):]: np.array(v) for k, v in d.items() if k.startswith("moment_")}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s, integrate_cpu_s=integrate_cpu,
+                   factor_cpu_s=step_stats.get("factor_cpu_s", 0.0),
                    total_s=_time.perf_counter() - wall0)
     info.message += f"; linear solver: {factory_name}"
     if factory_name == "planes-gmres":
