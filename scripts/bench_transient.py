@@ -39,8 +39,8 @@ CHILD = textwrap.dedent('''
     nz, nmu, np_, steps, steady, coupled = map(int, sys.argv[1:7])
     solver = sys.argv[7]
     compile_kernels()
-    from fpsolve import plane_lu
     if solver != "auto":
+        from fpsolve import plane_lu
         plane_lu.COUPLED_PLANES_MIN_UNKNOWNS = 0 if solver == "planes-gmres" else 10**15
     end = 1.0
     ov = [f"grid.z_cells={nz}", f"grid.mu_cells={nmu}", f"grid.p_cells={np_}", "grid.p_min=0.5", "grid.p_max=2.0",
