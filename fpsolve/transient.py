@@ -82,7 +82,7 @@ from .case import Case, CaseError
 from .io import FileFormatError, _atomic, _open_valid, _write_description
 from .problem import Problem, kinetic_layout, kinetic_terms
 from .probes import evaluate_probes
-from .result import end_values, compute_fields, negative_cell_mask, negative_cells
+from .result import end_values, compute_fields, negative_cells
 from .terms import CHANNELS, MuPDiffusion, SourceTerm, Streaming
 from .timeseries import BALANCE_TOL, NEGATIVE_TOL, ProbeSeries, TimeSeriesResult, describe_timeseries
 from .timestepping import TRBDF2, TimeState, integrate
@@ -191,67 +191,23 @@ def probe_delta(g_over_F, mu) -> float:
 
 
 # --- the linear solver of a step ---------------------------------------------------------------
-def plane_factory(nplanes: int, plane_shape=None):
-    """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) when the momentum planes
-    (contiguous blocks: momentum is the slowest index) couple one way only (eps = 0 with losses:
-    block-triangular) or not at all: one LU per plane and a sweep over the planes — the fill
-    of a whole-matrix LU across the planes is avoided.  ``plane_shape = (nz, nmu)``: each plane is
-    factorised by its upwind structure (:class:`fpsolve.solvers.UpwindPlaneLU`), else SuperLU.
-    Returns None if the matrix is not block-triangular (then the whole-matrix LU is used)."""
-    import scipy.sparse as sp
+def plane_factory(nplanes: int, rtol: float = 1e-6):
+    """Factory of ``M + d h A`` (for :class:`~fpsolve.timestepping.TRBDF2`) by momentum planes
+    (contiguous blocks: momentum is the slowest index): LU factors of the plane-diagonal blocks
+    only, exact block substitution when the planes couple one way or not at all, GMRES
+    preconditioned by a plane sweep when they couple both ways (:mod:`fpsolve.plane_lu`)."""
+    from .plane_lu import plane_step_factory
 
-    from .solvers import _plane_factor
-
-    def factory(matrix):
-        a = sp.csr_matrix(matrix)
-        n = a.shape[0]
-        bs = n // nplanes
-        coo = a.tocoo()
-        rb, cb = coo.row // bs, coo.col // bs
-        if np.all(cb <= rb):
-            order = range(nplanes)
-        elif np.all(cb >= rb):
-            order = range(nplanes - 1, -1, -1)
-        else:
-            raise ValueError("momentum planes coupled both ways")
-        diag = rb == cb
-        blocks = []
-        for k in range(nplanes):
-            sel = diag & (rb == k)
-            blk = sp.csc_matrix((coo.data[sel], (coo.row[sel] - k * bs, coo.col[sel] - k * bs)), shape=(bs, bs))
-            blocks.append(_plane_factor(blk, plane_shape))
-        off = sp.csr_matrix((coo.data[~diag], (coo.row[~diag], coo.col[~diag])), shape=(n, n))
-        rows = [off[k * bs:(k + 1) * bs] for k in range(nplanes)]
-
-        def solve(rhs):
-            x = np.zeros(n)
-            for k in order:
-                r = rhs[k * bs:(k + 1) * bs]
-                if rows[k].nnz:
-                    r = r - rows[k] @ x
-                x[k * bs:(k + 1) * bs] = blocks[k].solve(r)
-            return x
-        return solve
-
-    return factory
+    return plane_step_factory(nplanes, rtol=rtol)
 
 
-def choose_factory(problem: Problem):
-    """``("planes", factory)`` for block-triangular momentum coupling of a multi-plane problem,
-    else ``("splu", splu_factory)`` (whole-matrix SuperLU)."""
-    from .timestepping import splu_factory
+def choose_factory(problem: Problem, rtol: float = 1e-6, stats: dict | None = None):
+    """``(name, factory)`` of the step solve (:func:`fpsolve.plane_lu.choose_step_solver`):
+    ``"planes"`` (uncoupled or one-way coupled momentum planes), ``"planes-gmres"`` (coupled both
+    ways, large), else ``"splu"`` (whole-matrix SuperLU)."""
+    from .plane_lu import choose_step_solver
 
-    grid = problem.grid
-    nk = grid.np_
-    if nk > 1:
-        coo = problem.A.tocoo()
-        bs = problem.layout.size // nk
-        rb, cb = coo.row // bs, coo.col // bs
-        if np.all(cb <= rb) or np.all(cb >= rb):
-            from .solvers import _plane_shape
-
-            return "planes", plane_factory(nk, _plane_shape(problem))
-    return "splu", splu_factory
+    return choose_step_solver(problem.A, problem.grid.np_, rtol=rtol, stats=stats)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -296,16 +252,25 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     y0 = initial_state(case, problem)
     m = problem.mass
     b = problem.b
-    rows = problem.layout.mean_rows() > 0  # sums, not BLAS dots (threaded ddot stalls on a loaded machine)
+    # sums over the mean rows (the first DG mode of each cell) as a strided view: no copy of a mask's
+    # selection; numpy sums, not BLAS dots (a threaded ddot stalls on a loaded machine)
+    modes = problem.layout.shape[-1] if problem.layout.lift else 1
 
     def total(v):
-        return float(np.sum(v[rows]))
+        return float(np.sum(v.reshape(-1, modes)[:, 0]))
+
+    mass_mean = np.ascontiguousarray(problem.mass.reshape(-1, modes)[:, 0])
+
+    def content_of(y):
+        return float(np.sum(mass_mean * y.reshape(-1, modes)[:, 0]))
     zero = np.zeros_like(b)
     scale = float(np.max(np.abs(y0)))
     if scale <= 0.0:
         scale = float(np.max(np.abs(b / m))) * t_end
     scale = scale if scale > 0 else 1.0
-    factory_name, factory = choose_factory(problem)
+    step_stats: dict = {}
+    factory_name, factory = choose_factory(problem, rtol=tm.rtol, stats=step_stats)
+    step_solvers = step_stats.setdefault("solvers", [])
     opts = _options(case, scale, factory)
     n_out = outs.size
     store_f = n_out * problem.layout.size * 8 <= tm.store_f_mb * 1e6
@@ -324,7 +289,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         col = _Collector({k: list(v) for k, v in collected.items()})
     else:
         state, col = None, _Collector()
-    content0 = total(m * y0)
+    content0 = content_of(y0)
     k_stream = next((n for n, t in enumerate(problem.terms) if isinstance(t, Streaming)), None)
     cur = [problem]  # the operator in use: the switched set grows during the run
 
@@ -412,7 +377,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
 
     def step_done(st):
         hist = st.history
-        content = total(m * st.y)
+        content = content_of(st.y)
         inj = st.integrals.get("injected", 0.0)
         lost = sum(st.integrals.get(ch, 0.0) for ch in CHANNELS)
         hist.setdefault("content", []).append(content)
@@ -430,10 +395,12 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
             record_set()
         return bool(callback(st, col.data)) if callback is not None else False
 
+    cpu0 = _time.process_time()
     state, info = integrate(cur[0].A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
                             breakpoints=breakpoints, functionals=functionals, check=check,
                             on_output=on_output, callback=step_done, state=state,
                             fixup=fix if (tm.positivity_fixup and k_stream is not None) else None)
+    integrate_cpu = _time.process_time() - cpu0  # all threads of the process (the machine may be shared)
     problem = cur[0]
     d = col.data
     times = np.array([float(x) for x in d.get("time", [])])
@@ -448,7 +415,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     info.accepted = state.step  # all accepted steps, including those before a restart
     history = {k: np.asarray(v, dtype=float) for k, v in state.history.items()}
     integ = dict(state.integrals)
-    content = total(m * state.y)
+    content = content_of(state.y)
     inj = integ.get("injected", 0.0)
     lost = {ch: integ.get(ch, 0.0) for ch in CHANNELS}
     defect = content0 + inj - sum(lost.values()) - content
@@ -457,9 +424,15 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
                    max_step_defect=float(np.max(np.abs(history.get("balance_defect", [0.0])))) / ref)
     moments = {k[len("moment_"):]: np.array(v) for k, v in d.items() if k.startswith("moment_")}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s,
+    timings = dict(problem.timings, compile_s=compile_s, integrate_s=info.wall_s, integrate_cpu_s=integrate_cpu,
+                   factor_cpu_s=step_stats.get("factor_cpu_s", 0.0),
                    total_s=_time.perf_counter() - wall0)
     info.message += f"; linear solver: {factory_name}"
+    if factory_name == "planes-gmres":
+        its, nsol = sum(s.iterations for s in step_solvers), sum(s.solves for s in step_solvers)
+        res = max((s.max_residual for s in step_solvers), default=0.0)
+        info.message += (f" ({its / max(nsol, 1):.1f} GMRES iterations per solve, residual <= {res:.1e}, "
+                         f"{sum(s.fallbacks for s in step_solvers)} whole-LU fallbacks)")
     return TimeSeriesResult(case, grid, times, np.array(d.get("F", [])), np.array(d["f"]) if store_f and "f" in d else None,
                             moments, probes, history, balance, info, timings, peak, problem=problem, state=state,
                             stepped=stepped())

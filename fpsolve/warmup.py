@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from . import kernels
+from . import kernels, plane_lu
 
 __all__ = ["compile_kernels"]
 
@@ -13,4 +13,5 @@ def compile_kernels() -> float:
     """Compile (or load from cache) the numba kernels (:func:`fpsolve.kernels.warm_up`); returns the seconds taken."""
     t0 = time.perf_counter()
     kernels.warm_up()
+    plane_lu.warm_up()
     return time.perf_counter() - t0
