@@ -81,8 +81,12 @@ def test_converge_in_time(tmp_path):
     public slab (50 z x 8 mu cells, t in [0, 1] L/c, one output at t = 1): TR-BDF2 is second order
     (Bank et al. 1985), so F and delta at the probe converge at order 2; band [1.7, 2.5] for the
     pre-asymptotic ladder 1/16 … 1/128 (measured 2.21 for F, 2.01 for delta); the time-integrated
-    balance is an identity of the method (converged to round-off at every level)."""
-    over = ["grid.z_cells=50", "grid.mu_cells=8", "time.end=1.0", "time.output_times=[1.0]"]
+    balance is an identity of the method (converged to round-off at every level).  The positivity
+    fix-up is off: it switches cells to first-order upwind where a step undershoots, so the spatial
+    operator would change with the step (measured with it on: F 0.0242, 0.0355, 0.0284, 0.0260, no
+    order) -- an order study of the integrator is one of the linear scheme (as validation/transient.py)."""
+    over = ["grid.z_cells=50", "grid.mu_cells=8", "time.end=1.0", "time.output_times=[1.0]",
+            "time.positivity_fixup=false"]
     rows = converge(CASES / "burst_slab.toml", over, ["t"], 4, 2.0, tmp_path, workers=1)
     for q in ("F(z=0", "delta(z=0"):
         assert 1.7 < _row(rows, q)["order"] < 2.5, _row(rows, q)
