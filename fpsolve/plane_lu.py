@@ -327,6 +327,67 @@ def plane_step_factory(nk: int, *, coupling: str | None = None, rtol: float = 1e
     return _recorded(factory, stats)
 
 
+class UpwindPlanesSolver:
+    """``solve(rhs)`` of ``M + d h A`` with uncoupled or one-way coupled momentum planes, each plane
+    factorised by its upwind structure (:class:`fpsolve.solvers.UpwindPlaneLU`: z cells eliminated
+    locally, the face traces by block Thomas; SuperLU for a plane without that structure) and a
+    block substitution over the planes in the direction of their coupling: exact, like
+    :class:`PlaneStepSolver`'s ``planes`` mode, with ~6x cheaper factors (B3 plane: 0.065 vs 0.42 s
+    CPU) and cheaper solves (14 vs 21 ms)."""
+
+    def __init__(self, matrix, nk: int, plane_shape):
+        from .solvers import _plane_factor
+
+        a = sp.csr_matrix(matrix)
+        n = a.shape[0]
+        bs = n // nk
+        coo = a.tocoo()
+        keep = coo.data != 0.0  # stored zeros couple nothing (as plane_coupling)
+        coo = sp.coo_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=a.shape)
+        rb, cb = coo.row // bs, coo.col // bs
+        if np.all(cb <= rb):
+            self.order = range(nk)
+        elif np.all(cb >= rb):
+            self.order = range(nk - 1, -1, -1)
+        else:
+            raise ValueError("momentum planes coupled both ways")
+        diag = rb == cb
+        self.blocks = []
+        for k in range(nk):
+            sel = diag & (rb == k)
+            blk = sp.csc_matrix((coo.data[sel], (coo.row[sel] - k * bs, coo.col[sel] - k * bs)), shape=(bs, bs))
+            self.blocks.append(_plane_factor(blk, plane_shape))
+        off = sp.csr_matrix((coo.data[~diag], (coo.row[~diag], coo.col[~diag])), shape=(n, n))
+        self.rows = [off[k * bs:(k + 1) * bs] for k in range(nk)]
+        self.n, self.bs = n, bs
+        self.iterations = self.solves = self.fallbacks = 0
+        self.max_residual = 0.0
+        # uncoupled planes: solved side by side (the upwind kernels and SuperLU release the GIL)
+        self.parallel = nk > 1 and not np.any(~diag) and FACTOR_WORKERS > 1
+
+    def __call__(self, rhs):
+        rhs = np.asarray(rhs, dtype=float)
+        x = np.zeros(self.n)
+        bs = self.bs
+        if self.parallel:
+            from concurrent.futures import ThreadPoolExecutor
+
+            def one(k):
+                x[k * bs:(k + 1) * bs] = self.blocks[k].solve(np.ascontiguousarray(rhs[k * bs:(k + 1) * bs]))
+
+            with ThreadPoolExecutor(FACTOR_WORKERS) as pool:
+                list(pool.map(one, range(len(self.blocks))))
+            self.solves += 1
+            return x
+        for k in self.order:
+            r = rhs[k * bs:(k + 1) * bs]
+            if self.rows[k].nnz:
+                r = r - self.rows[k] @ x
+            x[k * bs:(k + 1) * bs] = self.blocks[k].solve(np.ascontiguousarray(r))
+        self.solves += 1
+        return x
+
+
 def _recorded(factory, stats):
     """``factory`` that appends its solvers to ``stats["solvers"]`` and adds the CPU seconds of
     making them (all threads) to ``stats["factor_cpu_s"]``."""
@@ -345,7 +406,8 @@ def _recorded(factory, stats):
     return made
 
 
-def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: dict | None = None, force: str | None = None):
+def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: dict | None = None, force: str | None = None,
+                       plane_shape=None):
     """``(name, factory)`` of the step solve of a matrix with ``nk`` momentum planes:
 
     * one plane: ``"splu"`` (whole-matrix SuperLU);
@@ -353,14 +415,19 @@ def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: dict | None = N
     * planes coupled both ways: ``"planes-gmres"`` from ``COUPLED_PLANES_MIN_UNKNOWNS`` unknowns on,
       else ``"splu"``.
 
-    ``force`` (``"splu"``, ``"planes"``, ``"planes-gmres"``) overrides the rule (tests, benchmarks).
+    With ``plane_shape = (nz, nmu)`` (a kinetic z problem) a problem that is not coupled both ways
+    takes ``"upwind-planes"`` instead (:class:`UpwindPlanesSolver`; one plane included).
+    ``force`` (``"splu"``, ``"planes"``, ``"planes-gmres"``, ``"upwind-planes"``) overrides the rule
+    (tests, benchmarks).
     ``stats``: a dict that collects the solvers made (``"solvers"``) and the CPU seconds spent
     making them (``"factor_cpu_s"``)."""
     from .timestepping import splu_factory
 
     coupling = plane_coupling(A, nk) if nk > 1 else "none"
     if force is None:
-        if nk <= 1:
+        if plane_shape is not None and coupling != "two-way":
+            force = "upwind-planes"
+        elif nk <= 1:
             force = "splu"
         elif coupling != "two-way":
             force = "planes"
@@ -368,6 +435,10 @@ def choose_step_solver(A, nk: int, *, rtol: float = 1e-6, stats: dict | None = N
             force = "planes-gmres" if A.shape[0] >= COUPLED_PLANES_MIN_UNKNOWNS else "splu"
     if force == "splu":
         return "splu", _recorded(splu_factory, stats)
+    if force == "upwind-planes":
+        if coupling == "two-way":
+            raise ValueError("momentum planes coupled both ways: 'upwind-planes' is not exact; use 'planes-gmres'")
+        return force, _recorded(lambda matrix: UpwindPlanesSolver(matrix, nk, plane_shape), stats)
     if force == "planes" and coupling == "two-way":
         raise ValueError("momentum planes coupled both ways: 'planes' is not exact; use 'planes-gmres'")
     return force, plane_step_factory(nk, coupling=coupling, rtol=rtol, stats=stats)

@@ -207,7 +207,9 @@ def choose_factory(problem: Problem, rtol: float = 1e-6, stats: dict | None = No
     ways, large), else ``"splu"`` (whole-matrix SuperLU)."""
     from .plane_lu import choose_step_solver
 
-    return choose_step_solver(problem.A, problem.grid.np_, rtol=rtol, stats=stats)
+    from .solvers import _plane_shape
+
+    return choose_step_solver(problem.A, problem.grid.np_, rtol=rtol, stats=stats, plane_shape=_plane_shape(problem))
 
 
 # --- the run ----------------------------------------------------------------------------------

@@ -192,13 +192,19 @@ def test_plane_factory_equals_whole_lu_on_loss_coupled_planes():
     case = load_case("burst_slab", ["grid.z_cells=10", "grid.mu_cells=8", "grid.p_cells=4", "grid.p_min=0.5",
                                     "grid.p_max=2.0", "losses.power_law_rate=0.5", "source.width=0.1"])
     problem, _, _ = build_transient(case)
+    from fpsolve.plane_lu import choose_step_solver
+
     name, factory = choose_factory(problem)
-    assert name == "planes"
+    assert name == "upwind-planes"  # eps = 0 kinetic planes: the upwind plane factors
     mat = sp.diags(problem.mass) + 0.01 * problem.A
     rhs = np.random.default_rng(1).standard_normal(problem.layout.size)
-    x1, x2 = factory(mat)(rhs), splu_factory(mat)(rhs)
-    # both are LU solves of the same well-conditioned matrix (h = 0.01): agree to round-off
-    assert np.max(np.abs(x1 - x2)) <= 1e-12 * np.max(np.abs(x2))
+    x2 = splu_factory(mat)(rhs)
+    solver = factory(mat)
+    assert all(type(b).__name__ == "UpwindPlaneLU" for b in solver.blocks)  # not the SuperLU fallback
+    _, superlu_planes = choose_step_solver(problem.A, 4, force="planes")
+    # LU solves of the same well-conditioned matrix (h = 0.01): agree to round-off
+    for x1 in (solver(rhs), superlu_planes(mat)(rhs)):
+        assert np.max(np.abs(x1 - x2)) <= 1e-12 * np.max(np.abs(x2))
     assert not np.array_equal(problem.A.tocoo().row // (problem.layout.size // 4),
                               problem.A.tocoo().col // (problem.layout.size // 4))  # the planes are coupled
 
@@ -254,3 +260,25 @@ def test_timeseries_file_is_cf_labelled(tmp_path):
     back = fpsolve.read(path)
     assert back.probes[1].p == r.probes[1].p and np.array_equal(back.history["stepped"], r.history["stepped"])
     ds.close()
+
+
+def test_upwind_planes_uncoupled_in_parallel_equal_whole_lu():
+    """eps = 0, no losses: the momentum planes are uncoupled and solved side by side in threads
+    (:class:`fpsolve.plane_lu.UpwindPlanesSolver`); the same LU solve as the whole matrix to
+    round-off (1e-12 relative: h = 0.01, a well-conditioned matrix)."""
+    import scipy.sparse as sp
+
+    from fpsolve.plane_lu import FACTOR_WORKERS
+    from fpsolve.timestepping import splu_factory
+    from fpsolve.transient import choose_factory
+
+    case = load_case("burst_slab", ["grid.z_cells=10", "grid.mu_cells=8", "grid.p_cells=4", "grid.p_min=0.5",
+                                    "grid.p_max=2.0", "source.width=0.1"])
+    problem, _, _ = build_transient(case)
+    name, factory = choose_factory(problem)
+    mat = sp.diags(problem.mass) + 0.01 * problem.A
+    solver = factory(mat)
+    assert name == "upwind-planes" and solver.parallel == (FACTOR_WORKERS > 1)
+    rhs = np.random.default_rng(2).standard_normal(problem.layout.size)
+    x1, x2 = solver(rhs), splu_factory(mat)(rhs)
+    assert np.max(np.abs(x1 - x2)) <= 1e-12 * np.max(np.abs(x2))
