@@ -296,8 +296,9 @@ class TimeSection:
                                    "control (order studies)", _pos, usable="mag")
     positivity_tol: float | None = key("float", None, "", ">= 0", "reject steps with min f < -tol max f "
                                        "(halve the step); unset: no control", lambda x: x[0] >= 0)
-    positivity_fixup: bool = key("bool", True, "", "true | false", "switch cells whose mean goes negative to "
-                                 "first-order upwind and recompute the step (fpsolve.transient); false: plain DG-1")
+    positivity_fixup: bool = key("bool", False, "", "true | false", "opt-in: switch cells whose mean goes negative "
+                                 "to first-order upwind and recompute the step (fpsolve.transient); the run is then "
+                                 "positive but flagged (first order there); false: plain DG-1")
     profile: str = key("str", "constant", "", "constant | burst | switch | table | python",
                        "source time profile: always on; all at t = 0 (initial state); on in [t_on, t_off); "
                        "piecewise linear table; amplitude(t) function",

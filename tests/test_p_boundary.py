@@ -72,7 +72,7 @@ def test_dirichlet_is_not_zero_flux_for_a_degenerate_tensor():
     """R = 0 (the |H_c| = 1 analogue): the R-only condition is the zero-flux one (to 1e-10: R is the
     round-off of D_pp - D_mup^2/D_mumu of the user formula, ~1e-16 D_pp; bit for bit with the slab
     model's exact R = 0 at |H_c| = 1) — the defect this boundary replaces — while the Dirichlet one removes particles through the faces
-    (measured 0.14 of the injected 0.67 per unit time at 64 cells)."""
+    (measured 0.151 through p_min of the injected 1.8 per unit time at 32 cells)."""
     _, pz, fz = _solve(_degenerate, "zero_flux", 32)
     _, pr, fr = _solve(_degenerate, "zero_value_reduced", 32)
     _, pd, fd = _solve(_degenerate, "zero_value", 32)
@@ -115,7 +115,7 @@ def test_degenerate_dirichlet_end_cells_and_interior():
     """What the caveat says, measured (so the note cannot outlive the defect unnoticed): with R = 0
     the first p cell's means alternate in sign along mu at fine p grids and the trust criterion
     of negative cell means (:func:`fpsolve.result.negative_cells`) flags them (measured at 512
-    cells: means down to -3.0x the level one eighth inwards), while the inner six eighths of the
+    cells: the most negative end-cell mean is -1.56x the largest mean one eighth inwards; bound -1x), while the inner six eighths of the
     p range still converge at second order (orders 1.8-2.2 measured at 64/128/256 cells; bound
     1.6).  If a future stencil repairs the end cells, the first assertion fails: drop the note."""
     from fpsolve.result import negative_cells

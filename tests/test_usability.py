@@ -328,6 +328,10 @@ def test_info_on_a_time_checkpoint_is_one_line(tmp_path):
     r = _cli("-q", "run", str(burst), "time.end=0.2", "time.output_times=[0.1,0.2]", "grid.z_cells=30",
              "grid.mu_cells=8", "--checkpoint-every", "5", "-o", "b.h5", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "b.checkpoint.h5").exists()  # removed after the series is written
+    r = _cli("-q", "run", str(burst), "time.end=0.2", "time.output_times=[0.1,0.2]", "grid.z_cells=30",
+             "grid.mu_cells=8", "--checkpoint-every", "5", "--keep-checkpoint", "-o", "b.h5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
     assert r.stdout.count("\n") == 1 and r.stdout.startswith("wrote b.h5: ")  # -q: the verdict only
     info = _cli("info", "b.checkpoint.h5", cwd=tmp_path)
     assert info.returncode == 0 and info.stdout.count("\n") == 1, info.stderr
