@@ -573,7 +573,8 @@ def describe_file(path) -> str | None:
         if kind == "time_checkpoint":  # fpsolve.transient.CHECKPOINT_KIND
             return (f"{path}: CHECKPOINT of a physical-time run at t = {_attr(h5, path, 't', float):.6g} L/c, step "
                     f"{_attr(h5, path, 'step', int)}, fpsolve {h5.attrs.get('fpsolve_version', '?')}; continue with: "
-                    f"fpsolve run CASE --restart {path} (the case, overrides and -o of the interrupted run)")
+                    + (str(h5.attrs.get("restart_command", "")) or
+                       f"fpsolve run CASE --restart {path} (the case, overrides and -o of the interrupted run)"))
         if kind != "checkpoint":
             return None
         for name in h5:

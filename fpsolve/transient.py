@@ -460,8 +460,9 @@ def write_timeseries(r, path):
 
 
 
-def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_text: str) -> Path:
-    """A :class:`~fpsolve.timestepping.TimeState` and the outputs collected so far."""
+def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_text: str, command: str = "") -> Path:
+    """A :class:`~fpsolve.timestepping.TimeState` and the outputs collected so far; ``command``: the
+    exact ``fpsolve run ... --restart`` line that continues it (``fpsolve info`` prints it)."""
     def fill(h5):
         h5.create_dataset("y", data=state.y)
         for k, v in state.history.items():
@@ -473,6 +474,8 @@ def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_tex
             g.attrs[k] = v
         h5.attrs.update(t=state.t, h=state.h, step=state.step, next_output=state.next_output, case_hash=case_hash,
                         case_text=case_text, fpsolve_version=__version__, kind=CHECKPOINT_KIND)
+        if command:
+            h5.attrs["restart_command"] = command
 
     return _atomic(path, fill)
 
@@ -504,6 +507,9 @@ def run_cli(args, case) -> int:
     restart = read_time_checkpoint(args.restart, key) if args.restart else None
     every, minutes = getattr(args, "checkpoint_every", 0), getattr(args, "checkpoint_minutes", 0.0)
     ck = Path(args.checkpoint) if getattr(args, "checkpoint", None) else out.with_suffix(".checkpoint.h5")
+    from .cli import _restart_command
+
+    command = _restart_command(args, ck, out)
     last = [_time.monotonic()]
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
 
@@ -523,7 +529,7 @@ def run_cli(args, case) -> int:
             bar.refresh()
         due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
         if due or (stop_after and state.step >= stop_after):
-            write_time_checkpoint(ck, state, collected, key, case.resolved_text())
+            write_time_checkpoint(ck, state, collected, key, case.resolved_text(), command)
             last[0] = _time.monotonic()
         return bool(stop_after and state.step >= stop_after)
 

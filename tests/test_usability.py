@@ -337,6 +337,7 @@ def test_info_on_a_time_checkpoint_is_one_line(tmp_path):
     assert info.returncode == 0 and info.stdout.count("\n") == 1, info.stderr
     assert info.stdout.startswith("b.checkpoint.h5: CHECKPOINT of a physical-time run at t = ")
     assert "--restart b.checkpoint.h5" in info.stdout
+    assert "-o b.h5 --checkpoint-every 5" in info.stdout and "grid.z_cells=30" in info.stdout  # the stored command
 
 
 def _fake_task(case_path, overrides, cache_dir):
