@@ -47,7 +47,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .case import CaseError, check_run_limits, load_case, resolve_case_path
-from .io import OutputError, OutputPathError, check_output_dir, check_output_path, output_lock
+from .io import OutputError, OutputPathError, check_output_dir, check_output_path, output_lock, restart_command
 from .report import format_report, physics_report
 
 log = logging.getLogger("fpsolve")
@@ -494,7 +494,7 @@ def _progress(args, case, ck_path, case_key, latest, marching=True):
     from .io import write_checkpoint
 
     want_bar = _want_bar(args) and marching
-    command = _restart_command(args, ck_path, _output(args))
+    command = restart_command(args, ck_path, _output(args))
     every, minutes = args.checkpoint_every, args.checkpoint_minutes
     bar = None
     if want_bar:
@@ -568,18 +568,6 @@ def _output(args) -> Path:
     return Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
 
 
-def _restart_command(args, ck_path, out) -> str:
-    import shlex
-
-    flags = []
-    if getattr(args, "checkpoint_every", 0):
-        flags += ["--checkpoint-every", str(args.checkpoint_every)]
-    if getattr(args, "checkpoint_minutes", 0.0):
-        flags += ["--checkpoint-minutes", f"{args.checkpoint_minutes:g}"]
-    return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), *flags,
-                       "--restart", str(ck_path)])
-
-
 def _run(args) -> int:
     import time
 
@@ -630,10 +618,10 @@ def _run(args) -> int:
             if latest[0] is None:
                 raise
             write_checkpoint(ck_path, latest[0], key, case.resolved_text(), __version__, case.origin,
-                             command=_restart_command(args, ck_path, out))
+                             command=restart_command(args, ck_path, out))
             _flush_stdout()
             print(f"fpsolve: interrupted by {sig.name} at march step {latest[0].step}; checkpoint {ck_path}; "
-                  f"continue with: {_restart_command(args, ck_path, out)}", file=sys.stderr)
+                  f"continue with: {restart_command(args, ck_path, out)}", file=sys.stderr)
             return 128 + sig.signum
         finally:
             if bar is not None:

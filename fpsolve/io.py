@@ -585,3 +585,17 @@ def describe_file(path) -> str | None:
         return (f"{path}: CHECKPOINT of a pseudo-time march at step {_attr(h5, path, 'step', int)}, residual "
                 f"{_attr(h5, path, 'res', float):.3e}, fpsolve {h5.attrs.get('fpsolve_version', '?')}; continue "
                 f"with: {command}")
+
+
+def restart_command(args, ck_path, out) -> str:
+    """The exact ``fpsolve run ... --restart CHECKPOINT`` line that continues a run started with the
+    parsed command line ``args`` (case, overrides, ``-o``, checkpoint cadence); stored in checkpoints."""
+    import shlex
+
+    flags = []
+    if getattr(args, "checkpoint_every", 0):
+        flags += ["--checkpoint-every", str(args.checkpoint_every)]
+    if getattr(args, "checkpoint_minutes", 0.0):
+        flags += ["--checkpoint-minutes", f"{args.checkpoint_minutes:g}"]
+    return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), *flags,
+                       "--restart", str(ck_path)])

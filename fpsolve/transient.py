@@ -507,9 +507,9 @@ def run_cli(args, case) -> int:
     restart = read_time_checkpoint(args.restart, key) if args.restart else None
     every, minutes = getattr(args, "checkpoint_every", 0), getattr(args, "checkpoint_minutes", 0.0)
     ck = Path(args.checkpoint) if getattr(args, "checkpoint", None) else out.with_suffix(".checkpoint.h5")
-    from .cli import _restart_command
+    from .io import restart_command
 
-    command = _restart_command(args, ck, out)
+    command = restart_command(args, ck, out)
     last = [_time.monotonic()]
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
 
