@@ -533,8 +533,14 @@ def _c_stderr_filtered():
 
     try:
         sys.stderr.flush()
+        cap = tempfile.TemporaryFile()  # first: a full temporary folder means no filtering, not an error
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):
+        cap.close()
         yield
         return
     # the terminal, for Python's writes meanwhile; it stays open while anything holds it (the
@@ -542,7 +548,6 @@ def _c_stderr_filtered():
     real = os.fdopen(saved, "w", buffering=1)
     old = sys.stderr
     streams = [(h, h.stream) for h in _HANDLER]
-    cap = tempfile.TemporaryFile()
     os.dup2(cap.fileno(), 2)
     sys.stderr = real
     for h in _HANDLER:
@@ -608,6 +613,7 @@ def _run(args) -> int:
     with output_lock(out), interruptible():
         latest = [None]
         t0 = time.perf_counter()
+        bar = None
         try:
             with _c_stderr_filtered():
                 callback, bar = _progress(args, case, ck_path, key, latest, marching)
