@@ -63,7 +63,7 @@ from __future__ import annotations
 import logging
 import math
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np

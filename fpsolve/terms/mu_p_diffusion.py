@@ -316,7 +316,7 @@ class MuPDiffusion(LocalTerm):
         the rounding of ``y``.
         """
         fc = self.coefficients
-        nk, nm = plane.np_, plane.nt
+        nk = plane.np_
         p, pe, vol, dmu = plane.p, plane.p_edges, plane.p_volume, plane.width
         s = scale[None, :, None]
         y = np.zeros_like(a)
