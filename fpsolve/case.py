@@ -299,6 +299,11 @@ class TimeSection:
     positivity_fixup: bool = key("bool", False, "", "true | false", "opt-in: switch cells whose mean goes negative "
                                  "to first-order upwind and recompute the step (fpsolve.transient); the run is then "
                                  "positive but flagged (first order there); false: plain DG-1")
+    positivity_limiter: bool = key("bool", False, "", "true | false", "opt-in: after each step, negative cell means "
+                                   "are set to zero and their deficit taken from the same z cell's pitch cells, else "
+                                   "from the nearest z cells (conservative; f >= 0 in every output; fpsolve.transient, "
+                                   "Positivity); a run is vouched for only if it changed nothing above the step's "
+                                   "error tolerance")
     profile: str = key("str", "constant", "", "constant | burst | switch | table | python",
                        "source time profile: always on; all at t = 0 (initial state); on in [t_on, t_off); "
                        "piecewise linear table; amplitude(t) function",

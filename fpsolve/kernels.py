@@ -199,6 +199,7 @@ def warm_up():
     js, ps = np.array([1], dtype=np.int64), np.zeros((3, 1, 2))
     fac = upwind_plane_factor(band, kl, ku, js, ps, ps, js - 1, ps, ps)
     upwind_plane_solve(band, kl, ku, js, ps, ps, js - 1, ps, ps, *fac, np.ones(n))
+    positivity_redistribute(np.array([[[1.0, -0.5], [1.0, 1.0]]]), np.zeros((1, 2, 2)), np.ones((1, 2, 2)))
 
 
 @njit(cache=True, inline="always")
@@ -523,3 +524,102 @@ def upwind_plane_solve(band, kl, ku, jl, pl, tl, ju, pu, tu, a12, tce, tae, kinv
                 u[i, 2 * ju[s] + 1, 0] -= pu[i, s, 1] * c
         _band_solve_cell(band, i, kl, ku, u[i])
     return u.reshape(nz * m)
+
+
+@njit(cache=True, nogil=True)
+def positivity_redistribute(a, b, w):
+    """Conservative positivity limiter of the cell means ``a`` (np, nz, nmu), in place.
+
+    ``w``: the content weight of each mean (its mass-matrix row: dz dmu/2, times the p-cell
+    volume), ``b``: the DG-1 half-slopes (same shape; zeros for a problem without z).  Within each
+    momentum plane (p is untouched: nothing moves in momentum):
+
+    1. a z cell whose content ``c_i = sum_j w a`` is negative is emptied (``a = b = 0`` for all
+       its pitch cells) and its deficit is taken from the nearest z cells with positive content,
+       in proportion to their content — the window grows one cell each side until their content
+       covers the deficit; a donor's positive means and their slopes are scaled by a common factor;
+    2. within each z cell of non-negative content, negative means are set to zero (their slope
+       too) and the positive means of the same cell scaled down by the same content.
+
+    Step 2 leaves F of every z cell (Eq. 5) unchanged; step 1 changes F only where it was negative
+    and in the donors; the content of each plane is conserved to round-off.  Returns
+    ``(moved, zeroed, unrepaired)``: the content moved (the sum of the deficits), the number of
+    means set to zero, the number of planes whose content is negative (left as they are).
+    """
+    npl, nz, nmu = a.shape
+    moved = 0.0
+    zeroed = 0
+    unrepaired = 0
+    c = np.empty(nz)
+    for k in range(npl):
+        for i in range(nz):
+            s = 0.0
+            for j in range(nmu):
+                s += w[k, i, j] * a[k, i, j]
+            c[i] = s
+        for i in range(nz):
+            if c[i] >= 0.0:
+                continue
+            d = -c[i]
+            r = 1
+            done = False
+            while True:
+                lo = max(i - r, 0)
+                hi = min(i + r, nz - 1)
+                pool = 0.0
+                for m in range(lo, hi + 1):
+                    if m != i and c[m] > 0.0:
+                        pool += c[m]
+                if pool >= d:
+                    for m in range(lo, hi + 1):
+                        if m != i and c[m] > 0.0:
+                            take = d * (c[m] / pool)
+                            pos = 0.0
+                            for j in range(nmu):
+                                if a[k, m, j] > 0.0:
+                                    pos += w[k, m, j] * a[k, m, j]
+                            fac = 1.0 - take / pos if pos > 0.0 else 1.0
+                            if fac < 0.0:
+                                fac = 0.0
+                            for j in range(nmu):
+                                if a[k, m, j] > 0.0:
+                                    a[k, m, j] *= fac
+                                    b[k, m, j] *= fac
+                            c[m] -= take
+                    for j in range(nmu):
+                        if a[k, i, j] != 0.0:
+                            zeroed += 1
+                        a[k, i, j] = 0.0
+                        b[k, i, j] = 0.0
+                    c[i] = 0.0
+                    moved += d
+                    done = True
+                    break
+                if lo == 0 and hi == nz - 1:
+                    break
+                r += 1
+            if not done:
+                unrepaired += 1
+                break  # the plane holds less than its deficits: leave it (reported)
+        for i in range(nz):
+            neg = 0.0
+            pos = 0.0
+            for j in range(nmu):
+                x = w[k, i, j] * a[k, i, j]
+                if x < 0.0:
+                    neg -= x
+                else:
+                    pos += x
+            if neg == 0.0 or pos < neg:
+                continue
+            fac = 1.0 - neg / pos
+            for j in range(nmu):
+                if a[k, i, j] < 0.0:
+                    a[k, i, j] = 0.0
+                    b[k, i, j] = 0.0
+                    zeroed += 1
+                elif a[k, i, j] > 0.0:
+                    a[k, i, j] *= fac
+                    b[k, i, j] *= fac
+            moved += neg
+    return moved, zeroed, unrepaired

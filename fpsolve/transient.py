@@ -25,35 +25,54 @@ anisotropy ``delta`` (Eq. 11, signed, from the mu-end extrapolation as in
 :func:`fpsolve.result.compute_fields`) of both, and the streaming amplitude (least-squares
 coefficient of the Eq. 38 shape over F'/F) with Eq. (38).
 
-Positivity (the steady run's fix-up, per step; ``[time] positivity_fixup``, opt-in: default off).
-Measured against refinement, the fix-up is not an accuracy-preserving limiter: a burst in the public
-slab on 50 z cells (dz = 4 lambda, 8 mu cells, F at z = 0, t = 1) gives F = 0.0355, 0.0260, 0.0123
-with the fix-up at dt = 1/32, 1/128 and adaptive steps, 0.00990 without it, and 0.00951 / 0.00938 on
-200 / 400 cells (with or without: no cell is switched there) -- first-order upwind in thick cells
-(dz > lambda) adds a numerical diffusion that loses the diffusion limit.  A run in which it switched
-cells is therefore positive but flagged (:attr:`fpsolve.timeseries.TimeSeriesResult.trustworthy`);
-a negative plain run is flagged too: refine z.  DG-1
-streaming has no limiter, and a burst's light front (f jumping from O(1) to 0 within a cell) makes
-it undershoot: burst_hard_sphere's quick run reached -5.3e-3 of max f, nearby_source_burst's quick
-run -8.0e-3, both flagged.  As in steady runs (:mod:`fpsolve.terms.streaming`,
-:func:`~fpsolve.terms.streaming.positive_solution`) cells are *stepped* (transported by their
-mean: first-order upwind, an M-matrix row), detected a posteriori (as MOOD schemes do): every step
-that passed the error test is inspected, the (p, z, mu) cells whose mean is below
-``-(1e-13 max f + atol)`` (round-off and the step's error tolerance) are switched, and the step is
-recomputed from the same state with the new operator (:func:`fpsolve.timestepping.integrate`'s
-``fixup``).  A switched cell that is still negative grows the set to its upwind z neighbour and
-its mu neighbours (the cells feeding it).  Within a step the set only grows (a step is recomputed
-finitely often); a switched cell is released (DG-1 from the next step) once both its DG-1 traces
-are >= 0 and its mean exceeds ``RELEASE_TOL`` max f, so the first-order cells follow the front
-instead of staying in the diffusive bulk, where first-order upwind adds a numerical diffusion
-v dz/2 comparable to kappa.  The set is kept in checkpoints and written to the file (``stepped``;
-per step ``step_stepped``).  Measured cost (the three-sided trade): the fix-up is nonlinear, so the
-exact discrete moment hierarchy of plain DG-1 (``d<z>/dt = v<mu>``; validation/transient.py)
-no longer holds in switched cells: on a burst narrower than two cells (tests' 30-cell grid,
-sigma = dz/2) <z^2> moves by up to 24%; the moment and order studies therefore run with
-``positivity_fixup = false`` (they measure the time integration of the linear scheme).  Without
-switched cells (smooth problems: the free-streaming, long-time and superluminal checks) the
-scheme is DG-1 exactly.
+Positivity.  DG-1 streaming has no limiter, and a light front that a z cell does not resolve (f
+jumping from O(1) to 0 within a cell) makes it undershoot; the remedy that keeps the accuracy is
+resolution, and the trust rule below says when it is missing.  Measured on the README's quick runs:
+``burst_hard_sphere`` on 60 z cells over [-0.3, 0.3] (dz = sigma) reached cell means of -9e-5 max f
+and a kinetic delta of 1.25 at the probe (flagged); on 240 cells -6.8e-15, trustworthy, 2116 steps
+instead of 4068; ``nearby_source_burst`` on 150 z cells -7.9e-4 (flagged), on 500 cells -3.4e-15,
+trustworthy, 3 s.  Two opt-in repairs exist, neither a source of trust:
+
+* ``[time] positivity_limiter`` (:func:`fpsolve.kernels.positivity_redistribute`): after every
+  accepted step, negative cell means are set to zero and their deficit is taken from the positive
+  pitch cells of the same z cell (F of the cell unchanged), or, where F itself is negative, from the
+  nearest z cells with positive content (the window grows until they cover it) — conservative to
+  round-off in every momentum plane, so the particle balance is untouched; every output has f >= 0
+  (F >= 0; |delta| <= 1 within the mu-end extrapolation).  The functionals are integrated with
+  the step's own stages, and the next step's error test asks no accuracy below the change the
+  limiter made (:func:`fpsolve.timestepping.integrate`).  Measured: the burst in the public slab on
+  50 z cells (dz = 4 lambda, dt = 1/32), against 400 cells (F(0, t = 1) = 0.009387, delta = -0.32277):
+  limited F 0.010611 (+13%), delta -0.32286 (3e-4); plain F 0.009900 (+5.5%), delta -0.33662 (4.3%);
+  the fix-up below F 0.0355 (3.8 x).  The limiter keeps the diffusion limit (no first-order
+  transport), but the front stays unresolved.  Each step's fresh undershoot is small once
+  the previous one is removed, so with the limiter the steady rule no longer sees an unresolved
+  front (quick nearby_source_burst: 0 flagged cells limited, 48 plain, early-time F at the Sun 1e3 x
+  the resolved value either way).  A limited run is therefore vouched for only if the limiter
+  changed no mean by more than round-off and the step's error tolerance (``step_limiter_beyond_tol``,
+  :attr:`~fpsolve.timeseries.TimeSeriesResult.limiter_acted`).  It costs steps where it acts: the
+  clipped states relax on the scattering time, which the error control follows (quick
+  nearby_source_burst 197 -> 3341 steps, 3 -> 37 s).
+* ``[time] positivity_fixup`` (the steady run's fix-up, per step; first order where it acts).
+  Measured against refinement, it is not an accuracy-preserving limiter: the same 50-cell burst
+  gives F = 0.0355, 0.0260, 0.0123 at dt = 1/32, 1/128 and adaptive steps -- first-order upwind in
+  thick cells (dz > lambda) adds a numerical diffusion that loses the diffusion limit.  A run in
+  which it switched cells is positive but flagged (:attr:`fpsolve.timeseries.TimeSeriesResult.trustworthy`).
+  As in steady runs (:mod:`fpsolve.terms.streaming`,
+  :func:`~fpsolve.terms.streaming.positive_solution`) cells are *stepped* (transported by their
+  mean: first-order upwind, an M-matrix row), detected a posteriori (as MOOD schemes do): every step
+  that passed the error test is inspected, the (p, z, mu) cells whose mean is below
+  ``-(1e-13 max f + atol)`` (round-off and the step's error tolerance) are switched, and the step is
+  recomputed from the same state with the new operator (:func:`fpsolve.timestepping.integrate`'s
+  ``fixup``).  A switched cell that is still negative grows the set to its upwind z neighbour and
+  its mu neighbours (the cells feeding it).  Within a step the set only grows (a step is recomputed
+  finitely often); a switched cell is released (DG-1 from the next step) once both its DG-1 traces
+  are >= 0 and its mean exceeds ``RELEASE_TOL`` max f.  The set is kept in checkpoints and written
+  to the file (``stepped``; per step ``step_stepped``).  The fix-up is nonlinear, so the exact
+  discrete moment hierarchy of plain DG-1 (``d<z>/dt = v<mu>``; validation/transient.py) no longer
+  holds in switched cells (on a burst narrower than two cells <z^2> moved by up to 24%).
+
+The moment and order studies run with both off (they measure the time integration of the linear
+scheme).
 
 Trust (as the steady run's :func:`fpsolve.result.negative_cells`): at every accepted step the cell
 means below minus their discretisation-error estimate (|slope| and a quarter of the neighbour
@@ -97,11 +116,18 @@ from .timestepping import TRBDF2, TimeState, integrate
 __all__ = ["TimeSeriesResult", "ProbeSeries", "build_transient", "run_transient", "initial_state", "write_timeseries",
            "write_time_checkpoint", "read_time_checkpoint", "run_cli", "NEGATIVE_TOL",
            "output_times", "plane_moments", "probe_delta", "transported_range", "plane_factory", "choose_factory",
-           "BALANCE_TOL", "RELEASE_TOL"]
+           "BALANCE_TOL", "RELEASE_TOL", "PROBE_RESOLVED"]
 
 #: A switched cell is released (DG-1 again from the next step) when both its DG-1 traces are >= 0
 #: and its mean is above ``RELEASE_TOL * max f`` (module docstring, Positivity).
 RELEASE_TOL = 1e-6
+
+#: The probes' ratios (g/F, g_DA/F, delta, delta_DA, the streaming amplitude) are recorded only where
+#: the probe's F exceeds this many times the step's absolute error tolerance (``atol x max f``):
+#: below ``atol`` an entry is controlled only absolutely, and the error of a few hundred steps stays
+#: below 1e-3 of F only above ~1e3 atol.  Below it they are NaN (F itself is kept): measured, the
+#: probe ahead of the quick hard-sphere burst had F = -1.4e-16 (max f 38) and a "delta" of 1.014.
+PROBE_RESOLVED = 1e3
 
 # --- building ---------------------------------------------------------------------------------
 def build_transient(case: Case):
@@ -360,6 +386,38 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         return nxt[0].A, False
 
 
+    use_limiter = bool(tm.positivity_limiter)
+    weights = mass_mean.reshape(grid.shape[:-1] if not grid.homogeneous else grid.shape)
+    pre: dict = {}  # the accepted step's own (pre-limiter) statistics, for step_done
+
+    def limit(t, y):
+        """The conservative positivity limiter (module docstring, Positivity); the trust rule is
+        applied to the step's own result first."""
+        from .kernels import positivity_redistribute
+
+        f = y.reshape(grid.shape)
+        a = f if grid.homogeneous else f[..., 0]
+        pre["neg"] = negative_cells(grid, f, atol_abs)
+        pre["min_mean"] = float(a.min())
+        pre["moved"], pre["zeroed"], pre["unrepaired"] = 0.0, 0, 0
+        # means the limiter changes by more than round-off and the step's error tolerance
+        pre["beyond"] = int(np.count_nonzero(a < -(1e-13 * max(float(a.max()), 0.0) + atol_abs)))
+        if pre["min_mean"] >= 0.0:
+            return y
+        y = y.copy()
+        f = y.reshape(grid.shape)
+        if grid.homogeneous:
+            aa = np.ascontiguousarray(f.reshape(f.shape[0], 1, -1))
+            bb = np.zeros_like(aa)
+            moved, zeroed, unrep = positivity_redistribute(aa, bb, np.ascontiguousarray(weights.reshape(aa.shape)))
+            f[...] = aa.reshape(f.shape)
+        else:
+            aa, bb = np.ascontiguousarray(f[..., 0]), np.ascontiguousarray(f[..., 1])
+            moved, zeroed, unrep = positivity_redistribute(aa, bb, np.ascontiguousarray(weights))
+            f[..., 0], f[..., 1] = aa, bb
+        pre["moved"], pre["zeroed"], pre["unrepaired"] = float(moved), int(zeroed), int(unrep)
+        return y
+
     def on_output(t, y):
         with np.errstate(divide="ignore", invalid="ignore"):  # F = 0 before arrival: NaN ratios, recorded as such
             _output(t, y)
@@ -375,13 +433,14 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
             col.add("moment_" + name, v)
         for i, pr in enumerate(evaluate_probes(case, grid, model, fields, f)):
             col.add(f"probe{i}_F", pr.F)
-            col.add(f"probe{i}_g", pr.g_over_F)
-            col.add(f"probe{i}_gda", pr.g_da_over_F)
-            col.add(f"probe{i}_delta", probe_delta(pr.g_over_F, grid.mu))
-            col.add(f"probe{i}_delta_da", probe_delta(pr.g_da_over_F, grid.mu))
-            col.add(f"probe{i}_amp", pr.streaming_amplitude)
+            nan = np.nan if not pr.F > PROBE_RESOLVED * atol_abs else 1.0  # ratios of an unresolved F: NaN
+            col.add(f"probe{i}_g", nan * pr.g_over_F)
+            col.add(f"probe{i}_gda", nan * pr.g_da_over_F)
+            col.add(f"probe{i}_delta", nan * probe_delta(pr.g_over_F, grid.mu))
+            col.add(f"probe{i}_delta_da", nan * probe_delta(pr.g_da_over_F, grid.mu))
+            col.add(f"probe{i}_amp", nan * pr.streaming_amplitude)
             col.add(f"probe{i}_amp38", pr.streaming_amplitude_eq38)
-            col.add(f"probe{i}_rel", pr.rel_err_da)
+            col.add(f"probe{i}_rel", nan * pr.rel_err_da)
             col.add(f"probe{i}_zp", [np.nan if pr.z is None else pr.z, pr.p])
 
     def step_done(st):
@@ -394,8 +453,16 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         hist.setdefault("lost", []).append(lost)
         hist.setdefault("balance_defect", []).append(content0 + inj - lost - content)
         f = st.y.reshape(grid.shape)
-        neg = negative_cells(grid, f, atol_abs)  # the steady rule; the step's error tolerance as solve error
-        hist.setdefault("min_mean", []).append(float((f if grid.homogeneous else f[..., 0]).min()))
+        if use_limiter:  # the step's own result, before the limiter
+            neg, min_mean = pre["neg"], pre["min_mean"]
+            hist.setdefault("limiter_moved", []).append(pre["moved"] / max(abs(content), 1e-300))
+            hist.setdefault("limiter_zeroed", []).append(pre["zeroed"])
+            hist.setdefault("limiter_unrepaired", []).append(pre["unrepaired"])
+            hist.setdefault("limiter_beyond_tol", []).append(pre["beyond"])
+        else:
+            neg = negative_cells(grid, f, atol_abs)  # the steady rule; the step's error tolerance as solve error
+            min_mean = float((f if grid.homogeneous else f[..., 0]).min())
+        hist.setdefault("min_mean", []).append(min_mean)
         hist.setdefault("negative_cells", []).append(neg["count"])
         sd = stepped()
         hist.setdefault("stepped", []).append(0 if sd is None else int(sd.sum()))
@@ -408,7 +475,8 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
     state, info = integrate(cur[0].A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
                             breakpoints=breakpoints, functionals=functionals, check=check,
                             on_output=on_output, callback=step_done, state=state,
-                            fixup=fix if (tm.positivity_fixup and k_stream is not None) else None)
+                            fixup=fix if (tm.positivity_fixup and k_stream is not None) else None,
+                            limit=limit if use_limiter else None)
     integrate_cpu = _time.process_time() - cpu0  # all threads of the process (the machine may be shared)
     problem = cur[0]
     d = col.data
