@@ -3,7 +3,9 @@
 ``fpsolve run CASE [-o OUT.h5] [--plot] [section.key=value ...]`` (CASE: a TOML file, or a
 bundled case by name, e.g. ``slab_streaming``) solves the kinetic
 equation, prints the summary and writes the HDF5 file; exit status 3 when not converged
-(nothing written unless ``--keep-partial``, then the file says ``converged = false``).
+(nothing written unless ``--keep-partial``, then the file says ``converged = false``; a
+physical-time run interrupted by SIGINT/SIGTERM with ``--keep-partial`` writes its series so far,
+``complete_in_time = 0``, :func:`fpsolve.transient.run_cli`).
 Checkpoints of long marches: ``--checkpoint-every N`` / ``--checkpoint-minutes M`` (file
 ``--checkpoint PATH``); ``--restart PATH`` continues one.  NaN/Inf stops the run (exit 4)
 naming the step and the first bad cell.
