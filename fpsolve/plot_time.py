@@ -223,16 +223,23 @@ def figure_delta(r):
     return fig
 
 
+def _mark_partial(r, fig):
+    """A partial run (interrupted, ``--keep-partial``) says so above its figures."""
+    if getattr(r, "partial", False):
+        fig.suptitle(r.stop_text(counts=False), fontsize=9, color="C3")
+    return fig
+
+
 def plot_F_zt(r, path):
-    return _save(_plt(), figure_F_zt(r), path)
+    return _save(_plt(), _mark_partial(r, figure_F_zt(r)), path)
 
 
 def plot_g_probes(r, path):
-    return _save(_plt(), figure_g_probes(r), path)
+    return _save(_plt(), _mark_partial(r, figure_g_probes(r)), path)
 
 
 def plot_delta(r, path):
-    return _save(_plt(), figure_delta(r), path)
+    return _save(_plt(), _mark_partial(r, figure_delta(r)), path)
 
 
 def time_figures(r, stem, what=("F", "g", "delta")) -> list[Path]:

@@ -25,7 +25,7 @@ def synthetic(name, overrides, times_case):
     grid = build_grid(case)
     per = float(case.time(1.0)) if case.system == "physical" else 1.0
     times = np.asarray(times_case, float) * per
-    nt, nmu = times.size, grid.nmu
+    nt = times.size
     z = grid.z
     width = 0.05 * (z[-1] - z[0]) * np.sqrt(1 + np.arange(nt))
     F = np.exp(-0.5 * ((z[None, :] - z.mean()) / width[:, None]) ** 2)[:, None, :] * np.ones((1, grid.np_, 1))
@@ -115,3 +115,13 @@ def test_log_time_axis_drops_nonpositive_times(tmp_path):
     paths = time_figures(r, tmp_path / "run")
     assert [p.name for p in paths] == ["run_F_zt.png", "run_g_probes.png", "run_delta_t.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_partial_run_says_so_above_its_figures():
+    from fpsolve.plot_time import _mark_partial
+
+    r = synthetic("nearby_source_burst", NEARBY, [300.0, 1e3, 1e4])
+    assert _mark_partial(r, figure_delta(r))._suptitle is None  # a completed run: no banner
+    r.info.completed, r.t_reached = False, float(r.case.time(2e4))
+    fig = _mark_partial(r, figure_delta(r))
+    assert fig._suptitle.get_text() == "PARTIAL: stopped at t = 20000 yr of end 300000 yr"

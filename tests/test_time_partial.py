@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 from argparse import Namespace
-from pathlib import Path
 
 import h5py
 import numpy as np
