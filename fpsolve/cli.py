@@ -3,7 +3,9 @@
 ``fpsolve run CASE [-o OUT.h5] [--plot] [section.key=value ...]`` (CASE: a TOML file, or a
 bundled case by name, e.g. ``slab_streaming``) solves the kinetic
 equation, prints the summary and writes the HDF5 file; exit status 3 when not converged
-(nothing written unless ``--keep-partial``, then the file says ``converged = false``).
+(nothing written unless ``--keep-partial``, then the file says ``converged = false``; a
+physical-time run interrupted by SIGINT/SIGTERM with ``--keep-partial`` writes its series so far,
+``complete_in_time = 0``, :func:`fpsolve.transient.run_cli`).
 Checkpoints of long marches: ``--checkpoint-every N`` / ``--checkpoint-minutes M`` (file
 ``--checkpoint PATH``); ``--restart PATH`` continues one.  NaN/Inf stops the run (exit 4)
 naming the step and the first bad cell.
@@ -182,7 +184,11 @@ def _parser() -> argparse.ArgumentParser:
                      "follow anywhere")
     run.add_argument("-o", "--output", help="HDF5 output (default: CASE name with .h5 in the current folder)")
     run.add_argument("--plot", action="store_true", help="write PNG figures next to the output")
-    run.add_argument("--keep-partial", action="store_true", help="write a non-converged result, marked as such")
+    run.add_argument("--keep-partial", action="store_true",
+                     help="write a non-converged result, marked as such; a physical-time run ([time]) stopped by "
+                     "SIGINT/SIGTERM stops at the end of its current step and writes the time series so far, "
+                     "marked complete_in_time = false with t_reached (PARTIAL in fpsolve info; a second signal "
+                     "aborts without writing)")
     run.add_argument("--checkpoint", help="checkpoint file of the march (default: the --restart file, else "
                      "OUTPUT.checkpoint.h5); removed after a successful result")
     run.add_argument("--checkpoint-every", type=_count(1), default=0, metavar="N",
@@ -302,17 +308,32 @@ class Interrupted(BaseException):
         self.name = signal.Signals(signum).name
 
 
+class DeferredStop:
+    """``fpsolve run --keep-partial`` of a physical-time case: while ``armed`` (from the first accepted
+    step until the integration returns) the first SIGINT/SIGTERM is only recorded (``signum``) and the
+    run stops at the end of the current step, so that the series written is that of an accepted step
+    (:func:`fpsolve.transient.run_cli`); a second signal interrupts at once (nothing written)."""
+
+    def __init__(self):
+        self.armed = False
+        self.signum = None
+
+
 @contextlib.contextmanager
-def interruptible(*, children: bool = False):
+def interruptible(*, children: bool = False, defer: DeferredStop | None = None):
     """SIGINT/SIGTERM raise :class:`Interrupted` inside the block (a second signal while the first is
     being handled is ignored: a checkpoint flush is not cut short).  ``children``: terminate this
-    process's worker processes (multiprocessing) first, so that no worker outlives the command."""
+    process's worker processes (multiprocessing) first, so that no worker outlives the command.
+    ``defer``: a :class:`DeferredStop`; while it is armed the first signal is recorded there instead."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
     fired = []
 
     def handler(signum, frame):
+        if defer is not None and defer.armed and defer.signum is None:
+            defer.signum = signum  # the run stops at the end of its current step
+            return
         if fired:
             return
         fired.append(signum)
@@ -328,6 +349,20 @@ def interruptible(*, children: bool = False):
             _terminate_children()
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _signal_of(err):
+    """The :class:`Interrupted` behind ``err``: itself, or the cause of a ``SystemError`` from a compiled
+    function (numba's dispatcher reports an exception raised by the signal handler during its call as
+    "SystemError: ... returned a result with an exception set", the Interrupted as ``__cause__``);
+    None if there is none."""
+    while err is not None:
+        if isinstance(err, Interrupted):
+            return err
+        if not isinstance(err, SystemError):
+            return None
+        err = err.__cause__
+    return None
 
 
 def _terminate_children(grace: float = 2.0) -> None:
@@ -415,7 +450,10 @@ def _main(argv) -> int:
 
     try:
         with interruptible():
-            return _dispatch(args, extra)
+            try:
+                return _dispatch(args, extra)
+            except SystemError as err:  # a signal inside a compiled kernel: the Interrupted it wraps
+                raise _signal_of(err) or err
     except (Interrupted, KeyboardInterrupt) as sig:
         if args.debug:
             raise
@@ -591,7 +629,10 @@ def _run(args) -> int:
 
         out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
         check_output_path(out, inputs=[resolve_case_path(args.case), args.restart])
-        with output_lock(out), interruptible():
+        # --keep-partial: a signal stops the integration at the end of its step and the series so far
+        # is written, marked partial (exit 130/143 all the same)
+        args.deferred_stop = DeferredStop() if args.keep_partial else None
+        with output_lock(out), interruptible(defer=args.deferred_stop):
             return run_cli(args, case)
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     case_file = resolve_case_path(args.case)
@@ -618,7 +659,10 @@ def _run(args) -> int:
             with _c_stderr_filtered():
                 callback, bar = _progress(args, case, ck_path, key, latest, marching)
                 result = solve(case, restart=state, callback=callback)
-        except Interrupted as sig:
+        except (Interrupted, SystemError) as caught:
+            sig = _signal_of(caught)
+            if sig is None:
+                raise
             if bar is not None:
                 bar.close()
             if latest[0] is None:
@@ -663,7 +707,7 @@ def verdict(result, alone: bool = False) -> str:
     """CONVERGED / NOT CONVERGED and the trust flag, one line (``fpsolve -q run``, ``fpsolve info``);
     ``alone``: no summary follows (``-q``), so the first failed criterion is named here."""
     if getattr(result, "kind", "") == "timeseries":
-        first = "physical-time run, " + ("COMPLETED" if result.info.completed else "NOT COMPLETED")
+        first = "physical-time run, " + ("COMPLETED" if result.info.completed else result.stop_text())
     else:
         first = "CONVERGED" if result.info.converged else "NOT CONVERGED (partial result)"
     if result.trustworthy:

@@ -597,5 +597,7 @@ def restart_command(args, ck_path, out) -> str:
         flags += ["--checkpoint-every", str(args.checkpoint_every)]
     if getattr(args, "checkpoint_minutes", 0.0):
         flags += ["--checkpoint-minutes", f"{args.checkpoint_minutes:g}"]
+    if getattr(args, "keep_partial", False):  # the continuation keeps a partial result too
+        flags.append("--keep-partial")
     return shlex.join(["fpsolve", "run", str(args.case), *args.overrides, "-o", str(out), *flags,
                        "--restart", str(ck_path)])

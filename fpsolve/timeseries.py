@@ -22,7 +22,9 @@ dimension a dimension scale, CF ``units`` on every variable):
   ``step_negative_cells``, ``step_stepped`` (integers), ``step_content``, ``step_injected``, ``step_lost``,
   ``step_balance_defect (step)``; ``stepped (z, mu, p)`` (int8: the cells switched to first-order upwind
   at the end, :mod:`fpsolve.transient`);
-* attributes: ``kind``, ``completed``, ``trustworthy``, ``case_text``, ``case_resolved``,
+* attributes: ``kind``, ``completed`` and ``complete_in_time`` (0: a partial run, interrupted and written with
+  ``--keep-partial``; ``t_reached``, ``t_reached_case``: where it stopped, ``t_end``: the end asked for,
+  L/c and the case's unit), ``trustworthy``, ``case_text``, ``case_resolved``,
   ``case_source``, ``fpsolve_version``, ``summary``, ``balance_*``, ``info_*``, ``time_*``
   (timings), ``peak_memory_mb``, and ``complete`` (set last, :func:`fpsolve.io._atomic`).
 """
@@ -98,12 +100,36 @@ class TimeSeriesResult:
     state: TimeState | None = None
     stored_summary: str = ""
     stepped: np.ndarray | None = None  # (np, nz, nmu) bool: cells switched to first-order upwind (positivity)
+    t_reached: float | None = None  # code units: where the integration stopped (None: the end, or the last output)
     kind = "timeseries"
 
     @property
     def time_unit(self) -> tuple[str, float]:
         """(name, code units per case unit): ("yr", L/c per yr) for physical cases, else ("L/c", 1)."""
         return ("yr", float(self.case.time(1.0))) if self.case.system == "physical" else ("L/c", 1.0)
+
+    @property
+    def t_end(self) -> float:
+        """The end of the run (``[time] end``), code units."""
+        return float(self.case.time(self.case.transient.end))
+
+    @property
+    def reached(self) -> float:
+        """The time the integration reached, code units (a partial run: where it stopped)."""
+        if self.t_reached is not None:
+            return float(self.t_reached)
+        return self.t_end if self.info.completed else (float(self.times[-1]) if self.times.size else 0.0)
+
+    @property
+    def partial(self) -> bool:
+        """Stopped before ``[time] end`` (an interrupted run written with ``--keep-partial``)."""
+        return not self.info.completed
+
+    def stop_text(self, counts: bool = True) -> str:
+        """``PARTIAL: stopped at t = X of end Y`` (case units); ``counts``: with the outputs and steps reached."""
+        unit, per = self.time_unit
+        return (f"PARTIAL: stopped at t = {self.reached / per:.6g} {unit} of end {self.t_end / per:.6g} {unit}"
+                + (f" ({self.times.size} outputs, {int(self.info.accepted)} steps)" if counts else ""))
 
     @property
     def balance_ok(self) -> bool:
@@ -293,7 +319,10 @@ def describe_timeseries(r) -> Description:
     attrs = {"kind": KIND, "completed": int(info.completed), "trustworthy": int(r.trustworthy),
              "case_text": case.text, "case_resolved": case.resolved_text(), "case_source": str(case.origin),
              "fpsolve_version": str(r.version), "summary": r.summary(), "peak_memory_mb": float(r.peak_memory_mb),
-             "time_unit": unit, "time_unit_in_code": per}
+             "time_unit": unit, "time_unit_in_code": per,
+             # a partial run (``--keep-partial``, interrupted): complete_in_time = 0 and where it stopped
+             "complete_in_time": int(info.completed), "t_reached": r.reached, "t_reached_case": r.reached / per,
+             "t_end": r.t_end}
     attrs.update({f"balance_{k}": float(v) for k, v in r.balance.items()})
     attrs.update({f"info_{k}": getattr(info, k) for k in ("accepted", "rejected", "positivity_rejected",
                                                           "negative_steps", "fixup_resolves", "factorizations", "wall_s",
@@ -377,7 +406,8 @@ def read_timeseries(path):
                         completed=bool(a["completed"]), message=str(inf["message"]))
         return TimeSeriesResult(case, grid, times, F, f, moments, probes, history, pick("balance_"), info,
                                 pick("time_"), float(a["peak_memory_mb"]), str(a["fpsolve_version"]),
-                                stored_summary=str(a.get("summary", "")), stepped=stepped)
+                                stored_summary=str(a.get("summary", "")), stepped=stepped,
+                                t_reached=float(a["t_reached"]) if "t_reached" in a else None)
 
 
 
@@ -389,8 +419,9 @@ def summary_text(r: TimeSeriesResult) -> str:
     g = r.grid
     h = r.history
     lines = [f"physical-time run: {'homogeneous' if g.homogeneous else f'{g.nz} z'} x {g.nmu} mu x {g.np_} p cells",
-             f"  TR-BDF2 to t = {r.times[-1] / per if r.times.size else float('nan'):.6g} {unit}: "
-             f"{'completed' if r.info.completed else 'NOT COMPLETED'}, {int(r.info.accepted)} steps "
+             (f"  TR-BDF2 to t = {r.times[-1] / per if r.times.size else float('nan'):.6g} {unit}: completed, "
+              if r.info.completed else f"  TR-BDF2, {r.stop_text(counts=False)}, {r.times.size} outputs: ")
+             + f"{int(r.info.accepted)} steps "
              f"({int(r.info.rejected)} rejected by error, {int(r.info.positivity_rejected)} by positivity), "
              f"{int(r.info.factorizations)} factorizations",
              f"  steps: dt from {np.min(h['dt']) / per:.3g} to {np.max(h['dt']) / per:.3g} {unit}" if h.get('dt', []).size
@@ -434,7 +465,7 @@ def summary_text(r: TimeSeriesResult) -> str:
         else:
             ptxt = f"p = {pr.p:.6g} m c"
         lines.append(f"  probe {where}{ptxt}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
-                     f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g})")
+                     f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g}; nan: F below 1e3 atol, not resolved)")
         idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
         for i in idx:
             lines.append(f"      {r.times[i] / per:16.6g} {pr.F[i]:12.5g} {pr.delta[i]:9.4g} {pr.delta_da[i]:12.4g}"
@@ -443,7 +474,7 @@ def summary_text(r: TimeSeriesResult) -> str:
                  f"peak memory {r.peak_memory_mb:.0f} MB; f stored at the outputs: {'yes' if r.f is not None else 'no'}")
     if not r.trustworthy:
         lines.append("  ** NOT TRUSTWORTHY: " + ", ".join(
-            x for x, bad in (("not completed", not r.info.completed), ("balance not closed", not r.balance_ok),
+            x for x, bad in ((r.stop_text(), not r.info.completed), ("balance not closed", not r.balance_ok),
                              ("negative f", r.negative_f),
                              ("limiter could not repair a plane", r.limiter_unrepaired > 0),
                              ("positivity limiter acted beyond tolerance", r.limiter_acted > 0)) if bad) + " **")

@@ -512,7 +512,7 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
                          f"{sum(s.fallbacks for s in step_solvers)} whole-LU fallbacks)")
     return TimeSeriesResult(case, grid, times, np.array(d.get("F", [])), np.array(d["f"]) if store_f and "f" in d else None,
                             moments, probes, history, balance, info, timings, peak, problem=problem, state=state,
-                            stepped=stepped())
+                            stepped=stepped(), t_reached=float(state.t))
 
 
 
@@ -569,7 +569,15 @@ def run_cli(args, case) -> int:
     """``fpsolve run CASE`` for a case with ``[time]``: integrate, print the summary, write the
     time series (and PNG figures with ``--plot``); a progress bar in physical time on stderr (terminal
     or ``--progress``); checkpoints with ``--checkpoint-every N``
-    (accepted steps) / ``--checkpoint-minutes M``, ``--restart CHECKPOINT``."""
+    (accepted steps) / ``--checkpoint-minutes M``, ``--restart CHECKPOINT``.
+
+    ``--keep-partial`` (``args.keep_partial``; ``args.deferred_stop``: :class:`fpsolve.cli.DeferredStop`,
+    armed from the first accepted step on): SIGINT/SIGTERM stop the integration at the end of the current
+    step; the time series so far (the outputs reached, the per-step history, the balance at the stop) is
+    written through :func:`write_timeseries`, marked ``complete_in_time = 0`` with ``t_reached`` (never
+    trustworthy), with a checkpoint that continues it; exit 128 + the signal number.  A run stopped
+    otherwise before its end (exit 3) is written the same way with ``--keep-partial``, else only its
+    checkpoint."""
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
     key = case.digest(solver=False)
     restart = read_time_checkpoint(args.restart, key) if args.restart else None
@@ -580,6 +588,8 @@ def run_cli(args, case) -> int:
     command = restart_command(args, ck, out)
     last = [_time.monotonic()]
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
+    keep = getattr(args, "keep_partial", False)
+    stop = getattr(args, "deferred_stop", None)  # --keep-partial: a signal stops at the end of the step
 
     bar = None
     if not getattr(args, "quiet", False) and (getattr(args, "progress", False) or sys.stdout.isatty()):
@@ -591,35 +601,63 @@ def run_cli(args, case) -> int:
                    bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} " + unit + " [{elapsed}<{remaining}{postfix}]")
 
     def callback(state, collected):
+        if stop is not None:
+            stop.armed = True  # a step is done: from now on a signal stops here and keeps the series
         if bar is not None:  # progress in physical time
             bar.n = state.t / per
             bar.set_postfix(step=state.step, dt=f"{state.history['dt'][-1] / per:.2e}", refresh=False)
             bar.refresh()
         due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
-        if due or (stop_after and state.step >= stop_after):
+        halt = bool(stop_after and state.step >= stop_after) or (stop is not None and stop.signum is not None)
+        if due or halt:
             write_time_checkpoint(ck, state, collected, key, case.resolved_text(), command)
             last[0] = _time.monotonic()
-        return bool(stop_after and state.step >= stop_after)
+        return halt
 
     try:
-        r = run_transient(case, restart=restart, callback=callback if (every or minutes or stop_after or bar) else None)
+        r = run_transient(case, restart=restart,
+                          callback=callback if (every or minutes or stop_after or bar or stop is not None) else None)
     finally:
+        if stop is not None:
+            stop.armed = False  # from here a signal interrupts at once (cli.interruptible)
         if bar is not None:
             bar.close()
-    if not r.info.completed:
+    signum = stop.signum if stop is not None else None
+    if signum is not None:
+        import signal
+
+        name = signal.Signals(signum).name
+        r.info.message = f"interrupted by {name}; {r.info.message}"
+    if not r.info.completed and not keep:
         print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
         return 3
     if not getattr(args, "quiet", False):  # -q: the one-line verdict only
         print(r.summary(), flush=True)
     write_timeseries(r, out)
-    print(f"wrote {out}" + ((": trustworthy" if r.trustworthy else ": NOT TRUSTWORTHY (fpsolve info)")
-                            if getattr(args, "quiet", False) else
-                            ("" if r.trustworthy else "   (flagged: not trustworthy, see above)")), file=sys.stdout)
+    if r.partial:
+        print(f"wrote {out}: {r.stop_text()}, complete_in_time = false; NOT TRUSTWORTHY", file=sys.stdout)
+    else:
+        print(f"wrote {out}" + ((": trustworthy" if r.trustworthy else ": NOT TRUSTWORTHY (fpsolve info)")
+                                if getattr(args, "quiet", False) else
+                                ("" if r.trustworthy else "   (flagged: not trustworthy, see above)")), file=sys.stdout)
     if getattr(args, "plot", False):
         from .plot_time import time_figures
 
         for png in time_figures(r, out.with_suffix("")):
             print(f"wrote {png}")
+    if signum is not None or r.partial:
+        import contextlib
+
+        with contextlib.suppress(ValueError):
+            sys.stdout.flush()  # the summary before the stderr line (as cli._flush_stdout)
+        if signum is not None:
+            print(f"fpsolve: interrupted by {name} at t = {r.reached / r.time_unit[1]:.6g} {r.time_unit[0]} of end "
+                  f"{r.t_end / r.time_unit[1]:.6g} {r.time_unit[0]} (step {r.state.step}); "
+                  + (f"partial time series {out}" if r.partial else f"the run had completed: {out}")
+                  + (f"; checkpoint {ck}; continue with: {command}" if r.partial else ""), file=sys.stderr)
+            return 128 + signum
+        print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
+        return 3
     if not getattr(args, "keep_checkpoint", False) and ck.is_file() and ck.resolve() != out.resolve():
         import h5py
 
