@@ -200,6 +200,7 @@ def warm_up():
     fac = upwind_plane_factor(band, kl, ku, js, ps, ps, js - 1, ps, ps)
     upwind_plane_solve(band, kl, ku, js, ps, ps, js - 1, ps, ps, *fac, np.ones(n))
     positivity_redistribute(np.array([[[1.0, -0.5], [1.0, 1.0]]]), np.zeros((1, 2, 2)), np.ones((1, 2, 2)))
+    dg_ranges(np.ones((1, 2, 2, 2)), np.array([False, True]))
 
 
 @njit(cache=True, inline="always")
@@ -623,3 +624,28 @@ def positivity_redistribute(a, b, w):
                     b[k, i, j] *= fac
             moved += neg
     return moved, zeroed, unrepaired
+
+
+@njit(cache=True, nogil=True)
+def dg_ranges(f, up):
+    """One pass over a DG-1 z field ``f`` (np, nz, nmu, 2) with ``up[j]`` = (mu_j > 0): the
+    (min, max) of the cell means, the (min, max) of the outflow traces (``a + b`` for mu > 0,
+    ``a - b`` for mu < 0: what the upwind scheme transports) and max |f| over means and slopes."""
+    npl, nz, nmu = f.shape[0], f.shape[1], f.shape[2]
+    amin = np.inf
+    amax = -np.inf
+    tmin = np.inf
+    tmax = -np.inf
+    big = 0.0
+    for k in range(npl):
+        for i in range(nz):
+            for j in range(nmu):
+                a = f[k, i, j, 0]
+                b = f[k, i, j, 1]
+                t = a + b if up[j] else a - b
+                amin = min(amin, a)
+                amax = max(amax, a)
+                tmin = min(tmin, t)
+                tmax = max(tmax, t)
+                big = max(big, abs(a), abs(b))
+    return amin, amax, tmin, tmax, big

@@ -186,6 +186,11 @@ def transported_range(grid, y, stepped=None) -> tuple[float, float]:
     if grid.homogeneous:
         return float(y.min()), float(y.max())
     f = y.reshape(grid.shape)
+    if stepped is None:  # one pass (numba): this is asked at every step
+        from .kernels import dg_ranges
+
+        amin, amax, tmin, tmax, _ = dg_ranges(f, np.ascontiguousarray(grid.mu > 0))
+        return float(min(amin, tmin)), float(max(amax, tmax))
     a, b = f[..., 0], f[..., 1]
     if stepped is not None:
         b = np.where(stepped, 0.0, b)
