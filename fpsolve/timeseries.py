@@ -465,7 +465,7 @@ def summary_text(r: TimeSeriesResult) -> str:
         else:
             ptxt = f"p = {pr.p:.6g} m c"
         lines.append(f"  probe {where}{ptxt}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
-                     f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g}; nan: F below 1e3 atol, not resolved)")
+                     f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g}; nan: F below 100 atol, not resolved)")
         idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
         for i in idx:
             lines.append(f"      {r.times[i] / per:16.6g} {pr.F[i]:12.5g} {pr.delta[i]:9.4g} {pr.delta_da[i]:12.4g}"
