@@ -4,7 +4,6 @@ without --keep-partial nothing is written."""
 import signal
 import subprocess
 import sys
-import time
 from argparse import Namespace
 
 import h5py
@@ -14,18 +13,10 @@ import xarray as xr
 import fpsolve
 from fpsolve import load_case
 from fpsolve.transient import run_cli
+from test_robustness import _wait_for  # the same polling helper as the steady signal tests
 
 SMALL = ["grid.z_min=-0.3", "grid.z_max=0.3", "grid.z_cells=30", "grid.mu_cells=8", "probes.z=[0.05]",
          "time.end=0.02", "time.output_times=[0.0, 0.005, 0.01, 0.02]", "time.rtol=1e-6"]
-
-
-def _wait_for(predicate, timeout=120.0, every=0.05):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if predicate():
-            return True
-        time.sleep(every)
-    return False
 
 
 def _args(tmp_path, **kw):
