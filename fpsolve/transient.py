@@ -95,6 +95,7 @@ plus the outputs collected so far: a continued run equals the uninterrupted one 
 """
 from __future__ import annotations
 
+import logging
 import resource
 import sys
 import time as _time
@@ -253,6 +254,39 @@ def choose_factory(problem: Problem, rtol: float = 1e-6, stats: dict | None = No
 
 
 # --- the run ----------------------------------------------------------------------------------
+class _PlainDp(logging.Filter):
+    """Collects :func:`fpsolve.result.log_gradient`'s "plain differences in p" warnings of the outputs
+    of a time run (F = 0 ahead of a front is expected there, at every output) into one line at the
+    end, with the first output time in the case's unit."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = 0.0
+        self.hits = []  # (t, message)
+
+    def filter(self, record):
+        msg = record.getMessage()
+        if msg.startswith("dF/dp:"):
+            self.hits.append((self.t, msg))
+            return False
+        return True
+
+    def attach(self):
+        logging.getLogger("fpsolve.result").addFilter(self)
+
+    def detach(self):
+        logging.getLogger("fpsolve.result").removeFilter(self)
+
+    def report(self, case, n_out):
+        if not self.hits:
+            return
+        t = self.hits[0][0]
+        when = f"t = {t / float(case.time(1.0)):.4g} yr" if case.system == "physical" else f"t = {t:.4g} L/c"
+        logging.getLogger(__name__).warning(
+            "dF/dp: F <= 0 in the log-space stencil at %d of %d outputs (F = 0 ahead of a front; the first at "
+            "%s): plain differences in p used there", len(self.hits), n_out, when)
+
+
 class _Collector:
     """The outputs of a run so far (plain lists; a checkpoint stores them)."""
 
@@ -425,8 +459,11 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         pre["moved"], pre["zeroed"], pre["unrepaired"] = float(moved), int(zeroed), int(unrep)
         return y
 
+    plain_dp = _PlainDp()  # dF/dp by plain differences where F <= 0 (ahead of a front): one line at the end
+
     def on_output(t, y):
         with np.errstate(divide="ignore", invalid="ignore"):  # F = 0 before arrival: NaN ratios, recorded as such
+            plain_dp.t = t
             _output(t, y)
 
     def _output(t, y):
@@ -479,11 +516,16 @@ def run_transient(case: Case, *, restart=None, callback=None) -> TimeSeriesResul
         return bool(callback(st, col.data)) if callback is not None else False
 
     cpu0 = _time.process_time()
-    state, info = integrate(cur[0].A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
-                            breakpoints=breakpoints, functionals=functionals, check=check,
-                            on_output=on_output, callback=step_done, state=state,
-                            fixup=fix if (tm.positivity_fixup and k_stream is not None) else None,
-                            limit=limit if use_limiter else None)
+    plain_dp.attach()
+    try:
+        state, info = integrate(cur[0].A, m, source, y0, 0.0, t_end, options=opts, output_times=outs,
+                                breakpoints=breakpoints, functionals=functionals, check=check,
+                                on_output=on_output, callback=step_done, state=state,
+                                fixup=fix if (tm.positivity_fixup and k_stream is not None) else None,
+                                limit=limit if use_limiter else None)
+    finally:
+        plain_dp.detach()
+    plain_dp.report(case, outs.size)
     integrate_cpu = _time.process_time() - cpu0  # all threads of the process (the machine may be shared)
     problem = cur[0]
     d = col.data

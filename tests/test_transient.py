@@ -320,3 +320,15 @@ def test_upwind_planes_uncoupled_in_parallel_equal_whole_lu():
     rhs = np.random.default_rng(2).standard_normal(problem.layout.size)
     x1, x2 = solver(rhs), splu_factory(mat)(rhs)
     assert np.max(np.abs(x1 - x2)) <= 1e-12 * np.max(np.abs(x2))
+
+
+def test_plain_dp_warnings_of_a_time_run_are_one_line(caplog):
+    """F = 0 ahead of the front makes every early output fall back to plain p differences; a time run
+    says so once, with the count and the first output time (measured: 7 of 13 outputs on the quick
+    nearby_source_burst, one line per output before)."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        run_transient(load_case("nearby_source_burst", NEARBY_QUICK))
+    lines = [r.getMessage() for r in caplog.records if "dF/dp" in r.getMessage()]
+    assert len(lines) == 1 and "of 13 outputs" in lines[0] and "t = 300 yr" in lines[0], lines
