@@ -111,6 +111,7 @@ class TimeState:
     next_output: int  # index of the next output time
     integrals: dict  # time integrals of the caller's functionals so far
     history: dict  # per-step diagnostics: lists keyed by name
+    y_own: np.ndarray | None = None  # the last step's own solution when ``limit`` changed it (error scale)
 
 
 @dataclass
@@ -206,7 +207,7 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
     halvings, h_unhalved = 0, h  # consecutive positivity halvings of the current step, the step before them
     futile = False  # the last halvings did not help: accept (flagged) until a step is non-negative again
     tiny = 8 * np.finfo(float).eps * max(abs(t_end), abs(t0))
-    y_pre = None  # the last accepted step's own solution when the limiter changed it
+    y_pre = state.y_own  # the last accepted step's own solution when the limiter changed it
     while t_end - t > tiny:
         # land on outputs and breakpoints without changing the running step
         stop = t_end
@@ -300,7 +301,7 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
             grow = 0.9 * err ** (-1.0 / 3.0) if err > 0 else np.inf
             if grow >= 2.0:
                 h = min(2.0 * h, opt.max_step)
-        state.t, state.y, state.h = t, y, h
+        state.t, state.y, state.h, state.y_own = t, y, h, y_pre
         log.info("time step %d: t = %.6g, dt = %.3e, error estimate %.2e (%d rejected so far)", state.step, t, hh, err,
                  info.rejected + info.positivity_rejected)
         if pending is not None:

@@ -582,6 +582,8 @@ def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_tex
     exact ``fpsolve run ... --restart`` line that continues it (``fpsolve info`` prints it)."""
     def fill(h5):
         h5.create_dataset("y", data=state.y)
+        if state.y_own is not None:  # the positivity limiter's last change (the next step's error scale)
+            h5.create_dataset("y_own", data=state.y_own)
         for k, v in state.history.items():
             h5.create_dataset(f"history/{k}", data=np.asarray(v, dtype=float))
         for k, v in collected.items():
@@ -609,7 +611,7 @@ def read_time_checkpoint(path, case_hash: str):
         integrals = {k: float(v) for k, v in h5["integrals"].attrs.items()} if "integrals" in h5 else {}
         a = h5.attrs
         state = TimeState(float(a["t"]), h5["y"][...], float(a["h"]), int(a["step"]), int(a["next_output"]),
-                          integrals, history)
+                          integrals, history, h5["y_own"][...] if "y_own" in h5 else None)
         return state, collected
 
 
