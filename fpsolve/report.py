@@ -68,6 +68,9 @@ def physics_report(case: Case) -> list[ReportRow]:
         raise CaseError(f"{case.origin}: [turbulence] model = {case.turbulence.model!r}: the report "
                         f"compares with the slab closed forms; allowed: model = 'slab'")
     p = case.momenta()
+    p = p[np.asarray(model.d0(p)) > 0]  # above p_m no wave resonates (D_0 = 0): no table (format_report says so)
+    if p.size == 0:
+        return []
     ints = pitch_integrals(model, p)
     u_conv = convection_speed(model, p)
     v, eps, d0 = ints.v, model.eps(p), model.d0(p)
@@ -115,7 +118,14 @@ def format_report(case: Case, rows: list[ReportRow]) -> str:
                      f"L/c = {setup.time_unit_s:.6g} s; V_A = {setup.va_cm_s / 1e5:.4g} km/s; "
                      f"p_m = {model.p_m * setup.momentum_unit_tev:.5g} TeV/c")
     head = f"  {'quantity':<26} {'unit':<12} {'quadrature':>14} {'closed form':>14} {'rel. diff':>11}   reference"
-    for p in sorted({r.p for r in rows}):
+    tev = case.physical_setup().momentum_unit_tev if case.system == "physical" else None
+    for p in sorted(set(float(x) for x in case.momenta()) | {r.p for r in rows}):
+        if not float(model.d0(p)) > 0:
+            pm = f"{model.p_m * tev:.5g} TeV/c" if tev else f"{model.p_m:.6g} m c"
+            lines += ["", f"p = {p:.6g} m c" + (f" = {p * tev:.5g} TeV/c" if tev else "") + f": above p_m = {pm}, "
+                          "no Alfvén wave resonates (D_0 = 0): no pitch-angle scattering, kappa_zz is infinite and "
+                          "the diffusion approximation does not apply (no table)"]
+            continue
         eps = float(model.eps(p))
         lines += ["", f"p = {p:.6g} m c   (v/c = {float(model.velocity(p)):.8g}, eps = V_A/v = {eps:.4g}, "
                       f"D_0 = {float(model.d0(p)):.6g} c/L)", head]

@@ -360,3 +360,15 @@ def test_studies_log_each_finished_run(caplog):
     lines = list(dict.fromkeys(r.getMessage() for r in caplog.records if r.name == "fpsolve.studies"))  # a record
     # reaches caplog's handler twice when "fpsolve" still propagates to the root
     assert lines == ["run 1 of 2 done: a.b=1 (10 unknowns, 0.50 s)", "run 2 of 2 done: a.b=2 (10 unknowns, 0.50 s)"]
+
+
+def test_report_above_p_m_says_why_there_is_no_table():
+    """Above p_m no wave resonates (D_0 = 0, Eqs. 24-25): the report printed rows of inf/nan with
+    numpy division warnings; now one line per such momentum and the tables of the others (the
+    conftest turns a numpy division warning into an error, so the old code fails here)."""
+    case = fpsolve.load_case("ism_4tev", ["particle.kinetic_tev=[4.0, 1e5, 1e7]"])
+    rows = physics_report(case)
+    text = format_report(case, rows)
+    assert {r.p for r in rows} == {min(case.momenta())}
+    assert text.count("above p_m = 4416.8 TeV/c") == 2
+    assert not re.search(r"\b(inf|nan)\b", text), text
