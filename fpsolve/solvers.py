@@ -116,6 +116,12 @@ def check_steady_state(problem):
     out = sum(leaving(ones).values())
     scale = float(w @ (abs(problem.A) @ ones))
     if abs(out) <= CLOSED_RTOL * scale:
+        if out != 0.0:  # open, but numerically closed: the conserving terms dwarf what leaves
+            raise NoSteadyState(f"no steady state to double precision: the particles leaving for f = 1 "
+                                f"({out:.1e}) are {abs(out) / scale:.1e} of the operator's size ({scale:.1e}; "
+                                f"below {CLOSED_RTOL:g} the solve cannot resolve them) while the source injects "
+                                f"{injected:.6g}: a rate (e.g. pitch-angle scattering, mean_free_path far below "
+                                f"the cell size) dwarfs escape and losses; allowed: rates within 1e13 of each other")
         raise NoSteadyState(f"no steady state: no term removes particles (escape {out:.1e} for f = 1: closed z "
                             f"ends, zero-flux p ends, no losses) while the source injects {injected:.6g}; "
                             f"allowed: an escape boundary, a zero-value p boundary or a loss term")

@@ -372,3 +372,15 @@ def test_report_above_p_m_says_why_there_is_no_table():
     assert {r.p for r in rows} == {min(case.momenta())}
     assert text.count("above p_m = 4416.8 TeV/c") == 2
     assert not re.search(r"\b(inf|nan)\b", text), text
+
+
+def test_numerically_closed_problem_is_named_as_such(tmp_path):
+    """mean_free_path = 1e-70 on the public slab: escape exists (2e-2 for f = 1) but is 4e-74 of the
+    operator's size; the refusal said "no term removes particles", which was false.  Now it names
+    the ratio (exit 2, one line)."""
+    r = subprocess.run([sys.executable, "-m", "fpsolve.cli", "run", "slab_streaming",
+                        "turbulence.mean_free_path=1e-70", "-o", str(tmp_path / "x.h5")],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "no term removes" not in r.stderr and "of the operator's size" in r.stderr
+    assert not (tmp_path / "x.h5").exists()
