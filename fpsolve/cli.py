@@ -883,8 +883,11 @@ def _plot(args) -> int:
     if timeseries and args.what == "g,F,delta,residual":
         what = ["F", "g", "delta"]  # the time-series figures (fpsolve.plot_time)
     if outdir.is_dir():
-        for w in what:
-            check_output_path(stem.with_name(f"{stem.name}_{w}.png"), inputs=[args.file], must_be_fpsolve=False,
+        from .plot_time import TIME_FIGURES
+
+        for w in what:  # the names the figures will have
+            suffix = TIME_FIGURES.get(w, w) if timeseries else w
+            check_output_path(stem.with_name(f"{stem.name}_{suffix}.png"), inputs=[args.file], must_be_fpsolve=False,
                               option="figure")
     outdir.mkdir(exist_ok=True)
     with interruptible():
@@ -895,7 +898,7 @@ def _plot(args) -> int:
         else:
             pngs = file_figures(r, stem, what)
         if args.quiet:
-            print(f"wrote {len(pngs)} figures: {stem}_{{{','.join(what)}}}.png")
+            print(f"wrote {len(pngs)} figures: " + ", ".join(str(x) for x in pngs))
         else:
             for png in pngs:
                 print(f"wrote {png}")

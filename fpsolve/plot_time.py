@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["time_figures", "plot_F_zt", "plot_g_probes", "plot_delta", "figure_F_zt", "figure_g_probes",
+__all__ = ["TIME_FIGURES", "time_figures", "plot_F_zt", "plot_g_probes", "plot_delta", "figure_F_zt", "figure_g_probes",
            "figure_delta", "probe_label", "DECADES", "LOG_TIME_SPAN"]
 
 #: The colour scale of F(z, t) spans this many decades below its maximum (below: the lowest colour,
@@ -242,14 +242,22 @@ def plot_delta(r, path):
     return _save(_plt(), _mark_partial(r, figure_delta(r)), path)
 
 
+#: the file name suffix of each time-series figure (``fpsolve plot --what`` names -> STEM_<suffix>.png)
+TIME_FIGURES = {"F": "F_zt", "g": "g_probes", "delta": "delta_t"}
+
+
 def time_figures(r, stem, what=("F", "g", "delta")) -> list[Path]:
     """PNG files ``STEM_F_zt.png``, ``STEM_g_probes.png``, ``STEM_delta_t.png`` (those asked for)."""
     stem = Path(stem)
     out = []
+
+    def path(w):
+        return stem.with_name(f"{stem.name}_{TIME_FIGURES[w]}.png")
+
     if "F" in what and r.times.size:
-        out.append(plot_F_zt(r, stem.with_name(stem.name + "_F_zt.png")))
+        out.append(plot_F_zt(r, path("F")))
     if "g" in what and r.probes:
-        out.append(plot_g_probes(r, stem.with_name(stem.name + "_g_probes.png")))
+        out.append(plot_g_probes(r, path("g")))
     if "delta" in what and r.probes:
-        out.append(plot_delta(r, stem.with_name(stem.name + "_delta_t.png")))
+        out.append(plot_delta(r, path("delta")))
     return out

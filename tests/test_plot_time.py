@@ -125,3 +125,23 @@ def test_partial_run_says_so_above_its_figures():
     r.info.completed, r.t_reached = False, float(r.case.time(2e4))
     fig = _mark_partial(r, figure_delta(r))
     assert fig._suptitle.get_text() == "PARTIAL: stopped at t = 20000 yr of end 300000 yr"
+
+
+def test_plot_checks_the_time_figures_own_names(tmp_path):
+    """`fpsolve plot` of a time series checks STEM_F_zt.png (the name it writes), not STEM_F.png: a
+    folder in the way is one line, exit 2, before any figure is written (it was found only when the
+    figure was saved)."""
+    import subprocess
+    import sys
+
+    from fpsolve import load_case
+    from fpsolve.transient import run_transient, write_timeseries
+
+    r = run_transient(load_case("burst_slab", ["grid.z_cells=50", "grid.mu_cells=8", "time.end=1.0",
+                                               "time.output_times=[0.5, 1.0]", "time.fixed_step=0.125"]))
+    write_timeseries(r, tmp_path / "b.h5")
+    (tmp_path / "b_F_zt.png").mkdir()
+    p = subprocess.run([sys.executable, "-m", "fpsolve.cli", "plot", "b.h5"], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert p.returncode == 2 and "b_F_zt.png" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (tmp_path / "b_g_probes.png").exists() and not (tmp_path / "b_delta_t.png").exists()
