@@ -317,6 +317,12 @@ class DeferredStop:
     def __init__(self):
         self.armed = False
         self.signum = None
+        self.abort = None  # a second signal: stop without writing
+
+    def check_abort(self):
+        """Raise :class:`Interrupted` if a second signal came (called before anything is written)."""
+        if self.abort is not None:
+            raise Interrupted(self.abort)
 
 
 @contextlib.contextmanager
@@ -334,6 +340,8 @@ def interruptible(*, children: bool = False, defer: DeferredStop | None = None):
         if defer is not None and defer.armed and defer.signum is None:
             defer.signum = signum  # the run stops at the end of its current step
             return
+        if defer is not None and defer.signum is not None:
+            defer.abort = signum  # a second signal: nothing is written
         if fired:
             return
         fired.append(signum)
@@ -341,10 +349,23 @@ def interruptible(*, children: bool = False, defer: DeferredStop | None = None):
             _terminate_children()
         raise Interrupted(signum)
 
+    def unraisable(u):
+        # the handler ran inside a finaliser or a weakref callback, where Python swallows (and prints)
+        # what it raises: the interrupt would be lost and later signals ignored.  Say nothing, forget
+        # that it fired and deliver the signal again (the handler runs at the next instruction).
+        if isinstance(u.exc_value, Interrupted):
+            fired.clear()
+            os.kill(os.getpid(), u.exc_value.signum)
+            return
+        hook(u)
+
+    hook = sys.unraisablehook
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         if children and fired:
             _terminate_children()
         for sig, old in previous.items():
@@ -631,7 +652,9 @@ def _run(args) -> int:
         check_output_path(out, inputs=[resolve_case_path(args.case), args.restart])
         # --keep-partial: a signal stops the integration at the end of its step and the series so far
         # is written, marked partial (exit 130/143 all the same)
-        args.deferred_stop = DeferredStop() if args.keep_partial else None
+        # (also with checkpoints: the signal's checkpoint is then that of a finished step, with its restart command)
+        args.deferred_stop = (DeferredStop() if args.keep_partial or args.checkpoint_every or args.checkpoint_minutes
+                              else None)
         with output_lock(out), interruptible(defer=args.deferred_stop):
             return run_cli(args, case)
     out = Path(args.output) if args.output else Path(Path(args.case).stem + ".h5")
@@ -882,6 +905,13 @@ def _plot(args) -> int:
     timeseries = getattr(r, "kind", "") == "timeseries"
     if timeseries and args.what == "g,F,delta,residual":
         what = ["F", "g", "delta"]  # the time-series figures (fpsolve.plot_time)
+    elif timeseries:
+        from .plot_time import TIME_FIGURES
+
+        bad = sorted(set(what) - set(TIME_FIGURES))
+        if bad:
+            raise CaseError(f"--what {','.join(bad)}: not a figure of a physical-time file; allowed: "
+                            f"{', '.join(TIME_FIGURES)}")
     if outdir.is_dir():
         from .plot_time import TIME_FIGURES
 

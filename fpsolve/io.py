@@ -571,7 +571,9 @@ def describe_file(path) -> str | None:
     with _open_valid(path) as h5:
         kind = h5.attrs.get("kind")
         if kind == "time_checkpoint":  # fpsolve.transient.CHECKPOINT_KIND
-            return (f"{path}: CHECKPOINT of a physical-time run at t = {_attr(h5, path, 't', float):.6g} L/c, step "
+            t = _attr(h5, path, 't', float)
+            unit, per = str(h5.attrs.get("time_unit", "L/c")), float(h5.attrs.get("time_per_unit", 1.0))
+            return (f"{path}: CHECKPOINT of a physical-time run at t = {t / per:.6g} {unit}, step "
                     f"{_attr(h5, path, 'step', int)}, fpsolve {h5.attrs.get('fpsolve_version', '?')}; continue with: "
                     + (str(h5.attrs.get("restart_command", "")) or
                        f"fpsolve run CASE --restart {path} (the case, overrides and -o of the interrupted run)"))

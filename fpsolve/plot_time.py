@@ -209,14 +209,14 @@ def figure_delta(r):
     handles = []
     for pr in r.probes:
         line, = ax.plot(t[keep], _positive(np.abs(pr.delta))[keep], "o-", ms=3)
-        ax.plot(t[keep], _positive(np.abs(pr.delta_da))[keep], "--", color=line.get_color())
+        ax.plot(t[keep], _positive(np.abs(pr.delta_da))[keep], "x--", ms=4, color=line.get_color())  # x: seen alone
         handles.append(Line2D([], [], color=line.get_color(), lw=2, label=probe_label(r, pr)))
     ax.set_yscale("log")
     if log:
         ax.set_xscale("log")
     bound = ax.axhline(1.0, color="k", lw=0.8, ls=":", label=r"$|\delta| = 1$: superluminal bound")
     handles += [Line2D([], [], color="k", marker="o", ms=3, label="kinetic (Eq. 11)"),
-                Line2D([], [], color="k", ls="--", label="diffusion approx. (Eq. 7)"), bound]
+                Line2D([], [], color="k", ls="--", marker="x", ms=4, label="diffusion approx. (Eq. 7)"), bound]
     ax.set_xlabel(f"t [{unit}]")
     ax.set_ylabel(r"$|\delta|$ (Eq. 11)")
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
@@ -224,9 +224,11 @@ def figure_delta(r):
 
 
 def _mark_partial(r, fig):
-    """A partial run (interrupted, ``--keep-partial``) says so above its figures."""
+    """A partial run (interrupted, ``--keep-partial``) or a flagged one says so above its figures."""
     if getattr(r, "partial", False):
         fig.suptitle(r.stop_text(counts=False), fontsize=9, color="C3")
+    elif not r.trustworthy:
+        fig.suptitle("NOT TRUSTWORTHY: " + ", ".join(r.flags()), fontsize=9, color="C3")
     return fig
 
 

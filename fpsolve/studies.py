@@ -115,7 +115,8 @@ def cached_solve(case_path: str, overrides: list, cache_dir: str | None, suffix:
         result = fpsolve.solve(case)
         converged = result.info.converged
     record = {"overrides": list(overrides), "unknowns": int(result.grid.size), "converged": converged,
-              "wall_s": result.timings["total_s"], "cached": False, **details(result)}
+              "trustworthy": bool(result.trustworthy), "wall_s": result.timings["total_s"], "cached": False,
+              **details(result)}
     if cache is not None and converged:
         from .io import write_atomic
 
@@ -269,9 +270,17 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
         rows.append({"quantity": name, "values": vals,
                      **richardson(vals, ratio, 1.0 if name in UNIT_SCALE else None)})
     lines = [f"# Convergence of {case_path} (refine {','.join(refine)}, ratio {ratio:g})", ""]
-    lines += markdown.table(["level", "overrides", "unknowns", "wall [s]", "cached"],
-                            [[i, " ".join(s), r["unknowns"], f"{r['wall_s']:.2f}", r["cached"]]
+    lines += markdown.table(["level", "overrides", "unknowns", "wall [s]", "cached", "trustworthy"],
+                            [[i, " ".join(s), r["unknowns"], f"{r['wall_s']:.2f}", r["cached"],
+                              {True: "yes", False: "NO"}.get(r.get("trustworthy"), "?")]
                              for i, (s, r) in enumerate(zip(steps, records))])
+    flagged = [i for i, r in enumerate(records) if r.get("trustworthy") is False]
+    if flagged:
+        note = (f"levels {', '.join(map(str, flagged))} of {levels} are NOT TRUSTWORTHY (fpsolve info on such a run "
+                "names the flag): the orders and digits below measure the discretisation's convergence there, "
+                "not the accuracy of the physics")
+        lines += ["", f"**{note}.**"]
+        log.warning("%s", note)
     lines += ["", "Probes are evaluated at the requested (z, p) at every level (linear interpolation between z "
               "cell centres, in ln p between momentum centres: second order):", ""]
     for label in records[0].get("placements", {}):
@@ -284,7 +293,7 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
                               f"{row['extrapolated']:.10g}", f"{row['error']:.2e}", f"{row['digits']:.2f}", row["note"]]
                              for row in rows])
     write_atomic(out / "converge.md", "\n".join(lines) + "\n")
-    _figure(rows, records, out / "converge.png", len(refine))
+    _figure(rows, records, out / "converge.png", len(refine), steps if list(refine) == ["t"] else None)
 
     def fill(h5):
         h5.attrs["case"] = str(case_path)
@@ -303,14 +312,20 @@ def converge(case_path, overrides=(), refine=("z",), levels=4, ratio=2.0, out="c
     return rows
 
 
-def _figure(rows, records, path, n_axes):
-    """|q - q*| against the unknowns, with reference slopes of orders 1 and 2 (N^(-order/n_axes))."""
+def _figure(rows, records, path, n_axes, time_steps=None):
+    """|q - q*| against the unknowns, with reference slopes of orders 1 and 2 (N^(-order/n_axes));
+    ``time_steps`` (the levels' overrides of ``--refine t``): against the time step, slopes dt^order."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = np.array([r["unknowns"] for r in records], dtype=float)
+    if time_steps is not None:  # the unknowns do not change: the abscissa is 1/dt, the slopes dt^order
+        dt = np.array([float(next(o for o in s if o.startswith("time.fixed_step=")).split("=", 1)[1])
+                       for s in time_steps])
+        n, n_axes = 1.0 / dt, 1
+    else:
+        n = np.array([r["unknowns"] for r in records], dtype=float)
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for row in rows:
         err = np.abs(np.array(row["values"]) - row["extrapolated"])[:-1]
@@ -321,7 +336,7 @@ def _figure(rows, records, path, n_axes):
         for order, style in ((1, ":"), (2, "--")):
             ax.loglog(n[:-1], y0 * (n[:-1] / x0) ** (-order / n_axes), style, color="0.5", lw=0.8,
                       label=f"order {order}")
-    ax.set_xlabel("unknowns N")
+    ax.set_xlabel("1 / time step (case time unit)" if time_steps is not None else "unknowns N")
     ax.set_ylabel("|q - q_Richardson|")
     ax.legend(fontsize=6)
     fig.tight_layout()

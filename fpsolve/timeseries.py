@@ -186,6 +186,18 @@ class TimeSeriesResult:
         return bool(self.info.completed and self.balance_ok and not self.negative_f and self.fixup_cells == 0
                     and self.limiter_unrepaired == 0 and self.limiter_acted == 0)
 
+    def flags(self) -> list[str]:
+        """Why the run is not vouched for, most basic first (empty when :attr:`trustworthy`)."""
+        return [x for x, bad in ((self.stop_text(), not self.info.completed), ("balance not closed", not self.balance_ok),
+                                 ("negative f", self.negative_f),
+                                 ("first-order fix-up acted", self.fixup_cells > 0),
+                                 ("limiter could not repair a plane", self.limiter_unrepaired > 0),
+                                 ("positivity limiter acted beyond tolerance", self.limiter_acted > 0)) if bad]
+
+    def trust_failures(self) -> list[str]:
+        """As :meth:`flags` (the name :func:`fpsolve.cli.verdict` asks steady results for)."""
+        return self.flags()
+
     def summary(self) -> str:
         return self.stored_summary or summary_text(self)
 
@@ -437,7 +449,9 @@ def summary_text(r: TimeSeriesResult) -> str:
         if "min_mean" in h:
             mm = np.asarray(h["min_mean"]) / np.maximum(h["max_f"], 1e-300)
             nbad = np.asarray(h["negative_cells"])
-            text += (f"; min cell mean / max f {np.min(mm):.3e}; cell means negative beyond their error estimate: "
+            text += (f"; min cell mean / max f {np.min(mm):.3e}"
+                     + (" (each step's own result, before the limiter)" if "limiter_moved" in h else "")
+                     + "; cell means negative beyond their error estimate: "
                      f"{int(np.max(nbad))} (at {int(np.sum(nbad > 0))} steps)")
         lines.append(text + ("   ** NEGATIVE **" if r.negative_f else ""))
     if h.get("stepped", np.array([])).size:
@@ -473,9 +487,5 @@ def summary_text(r: TimeSeriesResult) -> str:
     lines.append(f"  wall: {r.timings.get('total_s', 0.0):.2f} s (integration {r.info.wall_s:.2f} s), "
                  f"peak memory {r.peak_memory_mb:.0f} MB; f stored at the outputs: {'yes' if r.f is not None else 'no'}")
     if not r.trustworthy:
-        lines.append("  ** NOT TRUSTWORTHY: " + ", ".join(
-            x for x, bad in ((r.stop_text(), not r.info.completed), ("balance not closed", not r.balance_ok),
-                             ("negative f", r.negative_f),
-                             ("limiter could not repair a plane", r.limiter_unrepaired > 0),
-                             ("positivity limiter acted beyond tolerance", r.limiter_acted > 0)) if bad) + " **")
+        lines.append("  ** NOT TRUSTWORTHY: " + ", ".join(r.flags()) + " **")
     return "\n".join(lines)

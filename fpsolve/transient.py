@@ -28,8 +28,8 @@ coefficient of the Eq. 38 shape over F'/F) with Eq. (38).
 Positivity.  DG-1 streaming has no limiter, and a light front that a z cell does not resolve (f
 jumping from O(1) to 0 within a cell) makes it undershoot; the remedy that keeps the accuracy is
 resolution, and the trust rule below says when it is missing.  Measured on the README's quick runs:
-``burst_hard_sphere`` on 60 z cells over [-0.3, 0.3] (dz = sigma) reached cell means of -9e-5 max f
-and a kinetic delta of 1.25 at the probe (flagged); on 240 cells -6.8e-15, trustworthy, 2116 steps
+``burst_hard_sphere`` on 60 z cells over [-0.3, 0.3] (dz = sigma) reached cell means of -3.8e-4 max f
+and a kinetic delta of 1.015 at the probe (flagged); on 240 cells -6.8e-15, trustworthy, 2116 steps
 instead of 4068; ``nearby_source_burst`` on 150 z cells -7.9e-4 (flagged), on 500 cells -3.4e-15,
 trustworthy, 3 s.  Two opt-in repairs exist, neither a source of trust:
 
@@ -37,8 +37,8 @@ trustworthy, 3 s.  Two opt-in repairs exist, neither a source of trust:
   accepted step, negative cell means are set to zero and their deficit is taken from the positive
   pitch cells of the same z cell (F of the cell unchanged), or, where F itself is negative, from the
   nearest z cells with positive content (the window grows until they cover it) — conservative to
-  round-off in every momentum plane, so the particle balance is untouched; every output has f >= 0
-  (F >= 0; |delta| <= 1 within the mu-end extrapolation).  The functionals are integrated with
+  round-off in every momentum plane, so the particle balance is untouched; every output's cell means
+  are >= 0 (F >= 0, |delta| <= 1; the DG-1 traces can still undershoot, as min f reports).  The functionals are integrated with
   the step's own stages, and the next step's error test asks no accuracy below the change the
   limiter made (:func:`fpsolve.timestepping.integrate`).  Measured: the burst in the public slab on
   50 z cells (dz = 4 lambda, dt = 1/32), against 400 cells (F(0, t = 1) = 0.009387, delta = -0.32277):
@@ -577,9 +577,11 @@ def write_timeseries(r, path):
 
 
 
-def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_text: str, command: str = "") -> Path:
+def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_text: str, command: str = "",
+                          time_unit: tuple[str, float] = ("L/c", 1.0)) -> Path:
     """A :class:`~fpsolve.timestepping.TimeState` and the outputs collected so far; ``command``: the
-    exact ``fpsolve run ... --restart`` line that continues it (``fpsolve info`` prints it)."""
+    exact ``fpsolve run ... --restart`` line that continues it (``fpsolve info`` prints it);
+    ``time_unit``: the case's (name, L/c per unit), for ``info``."""
     def fill(h5):
         h5.create_dataset("y", data=state.y)
         if state.y_own is not None:  # the positivity limiter's last change (the next step's error scale)
@@ -595,6 +597,7 @@ def write_time_checkpoint(path, state, collected: dict, case_hash: str, case_tex
                         case_text=case_text, fpsolve_version=__version__, kind=CHECKPOINT_KIND)
         if command:
             h5.attrs["restart_command"] = command
+        h5.attrs["time_unit"], h5.attrs["time_per_unit"] = time_unit[0], float(time_unit[1])
 
     return _atomic(path, fill)
 
@@ -641,12 +644,12 @@ def run_cli(args, case) -> int:
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
     keep = getattr(args, "keep_partial", False)
     stop = getattr(args, "deferred_stop", None)  # --keep-partial: a signal stops at the end of the step
+    unit, per = ("yr", float(case.time(1.0))) if case.system == "physical" else ("L/c", 1.0)
 
     bar = None
     if not getattr(args, "quiet", False) and (getattr(args, "progress", False) or sys.stdout.isatty()):
         from tqdm import tqdm
 
-        unit, per = ("yr", float(case.time(1.0))) if case.system == "physical" else ("L/c", 1.0)
         t_end = float(case.time(case.transient.end))
         bar = tqdm(total=t_end / per, desc="time", unit=unit, file=sys.stderr,
                    bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} " + unit + " [{elapsed}<{remaining}{postfix}]")
@@ -661,7 +664,7 @@ def run_cli(args, case) -> int:
         due = (every and state.step % every == 0) or (minutes and _time.monotonic() - last[0] >= 60 * minutes)
         halt = bool(stop_after and state.step >= stop_after) or (stop is not None and stop.signum is not None)
         if due or halt:
-            write_time_checkpoint(ck, state, collected, key, case.resolved_text(), command)
+            write_time_checkpoint(ck, state, collected, key, case.resolved_text(), command, (unit, per))
             last[0] = _time.monotonic()
         return halt
 
@@ -673,14 +676,25 @@ def run_cli(args, case) -> int:
             stop.armed = False  # from here a signal interrupts at once (cli.interruptible)
         if bar is not None:
             bar.close()
+    if stop is not None:
+        stop.check_abort()  # a second signal: nothing is written
     signum = stop.signum if stop is not None else None
+    unit, per = r.time_unit
     if signum is not None:
         import signal
 
         name = signal.Signals(signum).name
         r.info.message = f"interrupted by {name}; {r.info.message}"
     if not r.info.completed and not keep:
-        print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
+        if signum is not None:  # a checkpointing run stopped by a signal at the end of its step
+            import contextlib
+
+            with contextlib.suppress(ValueError):
+                sys.stdout.flush()
+            print(f"fpsolve: interrupted by {name} at t = {r.reached / per:.6g} {unit} of end {r.t_end / per:.6g} "
+                  f"{unit} (step {r.state.step}); checkpoint {ck}; continue with: {command}", file=sys.stderr)
+            return 128 + signum
+        print(f"stopped at t = {r.state.t / per:.6g} {unit} after {r.state.step} steps; checkpoint {ck}")
         return 3
     if not getattr(args, "quiet", False):  # -q: the one-line verdict only
         print(r.summary(), flush=True)
@@ -688,7 +702,7 @@ def run_cli(args, case) -> int:
     if r.partial:
         print(f"wrote {out}: {r.stop_text()}, complete_in_time = false; NOT TRUSTWORTHY", file=sys.stdout)
     else:
-        print(f"wrote {out}" + ((": trustworthy" if r.trustworthy else ": NOT TRUSTWORTHY (fpsolve info)")
+        print(f"wrote {out}" + ((": trustworthy" if r.trustworthy else f": NOT TRUSTWORTHY ({', '.join(r.flags())})")
                                 if getattr(args, "quiet", False) else
                                 ("" if r.trustworthy else "   (flagged: not trustworthy, see above)")), file=sys.stdout)
     if getattr(args, "plot", False):
@@ -707,7 +721,7 @@ def run_cli(args, case) -> int:
                   + (f"partial time series {out}" if r.partial else f"the run had completed: {out}")
                   + (f"; checkpoint {ck}; continue with: {command}" if r.partial else ""), file=sys.stderr)
             return 128 + signum
-        print(f"stopped at t = {r.state.t:.6g} L/c after {r.state.step} steps; checkpoint {ck}")
+        print(f"stopped at t = {r.state.t / per:.6g} {unit} after {r.state.step} steps; checkpoint {ck}")
         return 3
     if not getattr(args, "keep_checkpoint", False) and ck.is_file() and ck.resolve() != out.resolve():
         import h5py

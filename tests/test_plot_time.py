@@ -41,7 +41,7 @@ def synthetic(name, overrides, times_case):
             d[0] = np.nan
             probes.append(ProbeSeries(float(zp), float(pp), np.ones(nt), g, 1.1 * g, d, 1.2 * d, np.ones(nt), -0.1,
                                       np.zeros(nt)))
-    return TimeSeriesResult(case, grid, times, F, None, {}, probes, {}, {}, TimeInfo(completed=True))
+    return TimeSeriesResult(case, grid, times, F, None, {}, probes, {}, {"relative": 0.0}, TimeInfo(completed=True))
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +145,38 @@ def test_plot_checks_the_time_figures_own_names(tmp_path):
                        cwd=tmp_path)
     assert p.returncode == 2 and "b_F_zt.png" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not (tmp_path / "b_g_probes.png").exists() and not (tmp_path / "b_delta_t.png").exists()
+    # a steady figure asked of a time series: one line naming the allowed ones (was: exit 0, nothing written)
+    p = subprocess.run([sys.executable, "-m", "fpsolve.cli", "plot", "b.h5", "--what", "residual", "-o", "figs"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 2 and "allowed: F, g, delta" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_flagged_run_says_so_above_its_figures():
+    """A run that is not vouched for carries NOT TRUSTWORTHY and its first flags above each figure (a
+    kinetic |delta| of 2.95 was drawn above the superluminal line with no mark); a trustworthy one
+    carries nothing."""
+    from fpsolve.plot_time import _mark_partial
+
+    r = synthetic("nearby_source_burst", NEARBY, [300.0, 1e3, 1e4])
+    r.balance["relative"] = 1.0  # a balance that does not close: not vouched for
+    fig = _mark_partial(r, figure_delta(r))
+    assert fig._suptitle is not None and fig._suptitle.get_text().startswith("NOT TRUSTWORTHY: balance not closed")
+    r.balance["relative"] = 0.0
+    assert r.trustworthy
+    fig = _mark_partial(r, figure_delta(r))
+    assert fig._suptitle is None
+
+
+def test_a_single_resolved_diffusion_point_is_drawn():
+    """Only the last output resolved (earlier ratios NaN): the Eq. (7) series is one point and must be
+    visible (markers; a dashed line alone draws nothing for one point)."""
+    r = synthetic("nearby_source_burst", NEARBY, [300.0, 1e3, 1e4])
+    for pr in r.probes:
+        pr.delta[:-1] = np.nan
+        pr.delta_da[:-1] = np.nan
+    fig = figure_delta(r)
+    da = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--"]
+    assert len(da) == len(r.probes)
+    for ln in da:
+        assert np.isfinite(np.asarray(ln.get_ydata(), float)).sum() == 1
+        assert ln.get_marker() not in (None, "", "None")

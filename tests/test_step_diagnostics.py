@@ -27,8 +27,9 @@ def test_dg_ranges_equals_numpy():
 
 
 def test_fast_path_of_the_trust_rule_never_hides_a_cell():
-    """Fields with means just above, at and below the threshold -(1e-13 max|f| + solve_error): the
-    count must equal the full estimate's (the fast path returns 0 only where no mean is below it)."""
+    """Random positive fields with one mean set to -k tol (k = 0.5, 1, 1.5, 1e6): the count must equal
+    the full estimate's.  Here the neighbour differences are O(1), so only the deep cells count; the
+    threshold itself is probed by test_fast_path_threshold_is_probed."""
     g = _grid()
     rng = np.random.default_rng(2)
     counted = []
@@ -49,3 +50,19 @@ def test_fast_path_of_the_trust_rule_never_hides_a_cell():
     assert negative_cells(g, f, 0.0)["count"] == 0
     f[0, 3, 2, 0] = -1.0  # far below its estimate (neighbours differ by 2: a quarter is 0.5)
     assert negative_cells(g, f, 0.0)["count"] == 1
+
+
+def test_fast_path_threshold_is_probed():
+    """A zero field with one mean of 1 (max|f| = 1) and a probe cell at -k tol, tol = 1e-13 + solve
+    error: its estimate is a quarter of its neighbour differences (k tol / 4), so it is flagged for
+    k > 4/3 and not below.  The fast path may answer 0 only for k <= 1; a looser threshold (e.g. 2 tol)
+    would hide the k = 1.5 cell and fail here."""
+    g = _grid()
+    for err in (0.0, 1e-9):
+        tol = 1e-13 + err
+        for k, expected in ((0.5, 0), (1.0, 0), (1.2, 0), (1.5, 1), (3.0, 1)):
+            f = np.zeros(g.shape)
+            f[2, 0, 0, 0] = 1.0
+            f[1, 6, 3, 0] = -k * tol
+            assert negative_cells(g, f, err)["count"] == expected, (err, k)
+            assert int(_negative_excess(g, f, err)[0].sum()) == expected

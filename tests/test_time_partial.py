@@ -4,10 +4,12 @@ without --keep-partial nothing is written."""
 import signal
 import subprocess
 import sys
+import time
 from argparse import Namespace
 
 import h5py
 import numpy as np
+import pytest
 import xarray as xr
 
 import fpsolve
@@ -62,6 +64,8 @@ def test_sigterm_with_keep_partial_writes_the_partial_series(tmp_path):
         results[keep] = folder, out, err
     folder, out, err = results[False]
     assert not (folder / "p.h5").exists()  # without --keep-partial: no series
+    # ... but a checkpointing run stops at the end of its step and says where its checkpoint is
+    assert "checkpoint p.checkpoint.h5; continue with: fpsolve run burst_slab" in err and "--restart" in err
     folder, out, err = results[True]
     assert "interrupted by SIGTERM at t = " in err and "partial time series p.h5" in err and "--restart" in err
     r = fpsolve.read(folder / "p.h5")
@@ -99,3 +103,37 @@ def test_signal_inside_a_compiled_kernel_is_an_interrupt(monkeypatch, capsys):
     assert cli.main(["info", "x.h5"]) == 143
     assert capsys.readouterr().err == "fpsolve: interrupted by SIGTERM\n"
     assert cli._signal_of(SystemError("gstrf was called with invalid arguments")) is None  # not a signal
+
+
+def test_a_second_signal_aborts_without_writing(tmp_path):
+    """--keep-partial: the first SIGINT stops at the end of the step; a second one 50 ms later aborts:
+    exit 130, one line, no traceback, no series (seen: "Exception ignored in ... Interrupted" tracebacks
+    and a partial written anyway, when the second signal's exception landed in a weakref callback)."""
+    proc = subprocess.Popen([sys.executable, "-m", "fpsolve.cli", "run", "nearby_source_burst", "--keep-partial",
+                             "--checkpoint-every", "1", "-o", "d.h5"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert _wait_for((tmp_path / "d.checkpoint.h5").exists), "the run never wrote its first checkpoint"
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and "Traceback" not in err and err.strip() == "fpsolve: interrupted by SIGINT", err
+    assert not (tmp_path / "d.h5").exists()
+
+
+def test_interrupt_swallowed_by_a_finaliser_is_delivered_again(capsys):
+    """A signal handler's exception raised inside a finaliser or weakref callback is printed and lost by
+    Python; cli.interruptible's unraisable hook says nothing and sends the signal again, so the block is
+    still interrupted."""
+    from types import SimpleNamespace
+
+    from fpsolve import cli
+
+    with pytest.raises(cli.Interrupted) as caught:
+        with cli.interruptible():
+            sys.unraisablehook(SimpleNamespace(exc_type=cli.Interrupted, exc_value=cli.Interrupted(signal.SIGTERM),
+                                               exc_traceback=None, err_msg=None, object=None))
+            for _ in range(1000):  # the handler runs at the next instruction
+                time.sleep(0.001)
+    assert caught.value.signum == signal.SIGTERM
+    assert capsys.readouterr().err == ""

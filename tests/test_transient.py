@@ -223,8 +223,9 @@ HARD_SPHERE_QUICK = ["grid.z_min=-0.3", "grid.z_max=0.3", "grid.z_cells=240", "t
 
 def test_readme_quick_burst_runs_are_trustworthy():
     """The README's quick physical-time runs resolve their fronts and are vouched for (measured: cell
-    means >= -3.4e-15 / -6.8e-15 of max f; on 150 / 60 z cells they undershot to -7.9e-4 / -9e-5 and
-    were flagged), with the kinetic |delta| <= 1 at every probe and output."""
+    means >= -3.4e-15 / -6.8e-15 of max f; on 150 / 60 z cells they undershot to -7.9e-4 / -3.8e-4 and
+    were flagged -- asserted for 60 below), with the kinetic |delta| <= 1 at every probe and output
+    (1e-12: the rounding of (hi - lo)/(hi + lo) for non-negative end values)."""
     for name, over in (("nearby_source_burst", NEARBY_QUICK), ("burst_hard_sphere", HARD_SPHERE_QUICK)):
         r = run_transient(load_case(name, over))
         assert r.trustworthy, (name, r.summary())
@@ -237,6 +238,30 @@ def test_readme_quick_burst_runs_are_trustworthy():
             pr = r.probes[0]
             assert np.all(np.isnan(pr.delta[1:3])) and np.all(np.abs(pr.F[1:3]) < 1e-12), (pr.F, pr.delta)
             assert np.isfinite(pr.delta[3]) and pr.F[3] > 1e-6
+    coarse = run_transient(load_case("burst_hard_sphere", [o if not o.startswith("grid.z_cells") else
+                                                           "grid.z_cells=60" for o in HARD_SPHERE_QUICK]))
+    assert coarse.negative_f and not coarse.trustworthy  # the README's "flagged, not hidden"
+
+
+def test_probe_ratios_are_nan_exactly_where_F_is_unresolved():
+    """g/F, delta, delta_DA and the amplitude are NaN where the probe's F <= PROBE_RESOLVED x the step's
+    absolute tolerance (atol x max f(0)), values elsewhere.  The quick nearby run has outputs on both
+    sides and some with 100 < F/atol < 1000 (measured), so a threshold of 1e3 fails here too."""
+    from fpsolve.transient import PROBE_RESOLVED, build_transient, initial_state
+
+    assert PROBE_RESOLVED == 100
+
+    case = load_case("nearby_source_burst", NEARBY_QUICK)
+    r = run_transient(case)
+    atol = case.transient.atol * np.max(np.abs(initial_state(case, build_transient(case)[0])))
+    ratios = np.concatenate([pr.F / atol for pr in r.probes])
+    assert np.any((ratios > 100) & (ratios < 1000)) and np.any(ratios <= 100) and np.any(ratios > 1000)
+    for pr in r.probes:
+        unresolved = ~(pr.F > 100 * atol)  # the documented threshold (PROBE_RESOLVED), as a literal
+        for v in (pr.delta, pr.delta_da, pr.amplitude):
+            assert np.array_equal(np.isnan(v), unresolved), (pr.F / atol, v)
+        assert np.array_equal(np.isnan(pr.g_over_F).all(axis=1), unresolved)
+        assert np.all(np.isfinite(pr.F))
 
 
 def test_positivity_fixup_is_positive_but_flagged():
