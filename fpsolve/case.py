@@ -301,7 +301,7 @@ class TimeSection:
                                  "positive but flagged (first order there); false: plain DG-1")
     positivity_limiter: bool = key("bool", False, "", "true | false", "opt-in: after each step, negative cell means "
                                    "are set to zero and their deficit taken from the same z cell's pitch cells, else "
-                                   "from the nearest z cells (conservative; f >= 0 in every output; fpsolve.transient, "
+                                   "from the nearest z cells (conservative; cell means >= 0 in every output; fpsolve.transient, "
                                    "Positivity); a run is vouched for only if it changed nothing above the step's "
                                    "error tolerance")
     profile: str = key("str", "constant", "", "constant | burst | switch | table | python",
