@@ -33,10 +33,20 @@ from .case import Case, CaseError, load_case, parse_case
 
 
 def solve(case, **kwargs):
-    """Solve a :class:`Case` (see :func:`fpsolve.run.solve`)."""
+    """Solve a :class:`Case` (see :func:`fpsolve.run.solve`).  For a case with ``[time]`` this is its
+    steady problem (the same operator and source, always on); its physical-time series is
+    :func:`run_transient`."""
     from .run import solve as _solve
 
     return _solve(case, **kwargs)
+
+
+def run_transient(case, **kwargs):
+    """Integrate a case with ``[time]`` in physical time -> ``TimeSeriesResult`` (see
+    :func:`fpsolve.transient.run_transient`)."""
+    from .transient import run_transient as _run
+
+    return _run(case, **kwargs)
 
 
 def read(path):
@@ -58,4 +68,4 @@ def write(result, path):
     return write_result(result, path)
 
 
-__all__ = ["Case", "CaseError", "load_case", "parse_case", "solve", "read", "write", "__version__"]
+__all__ = ["Case", "CaseError", "load_case", "parse_case", "solve", "run_transient", "read", "write", "__version__"]

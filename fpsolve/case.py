@@ -557,7 +557,14 @@ class Case:
         return [p for p in paths if p.exists()]
 
     def _base(self):
-        return Path(self.origin).parent if self.origin and self.origin != "<string>" else None
+        """The folder relative paths in the case are taken from: the case file's; the current folder
+        for a bundled case of the installed package (its folder is the package's, not the user's)."""
+        if not self.origin or self.origin == "<string>":
+            return None
+        folder = Path(self.origin).parent
+        if folder.resolve() == (Path(__file__).resolve().parent / "cases"):
+            return None
+        return folder
 
     def _user_model(self):
         from .physics.user_coefficients import CallableCoefficients, load_callable, load_table
@@ -591,7 +598,8 @@ class Case:
             raise CaseError(f"{self.origin}: [turbulence] {t.model}: {text}") from None
 
     def initial_path(self) -> Path:
-        """``[time] initial = "steady:FILE.h5"``: the file, relative to the case's folder."""
+        """``[time] initial = "steady:FILE.h5"``: the file, relative to the case's folder (the current
+        folder for a bundled case of the installed package)."""
         path = Path(self.transient.initial.split(":", 1)[1])
         base = self._base()
         return base / path if base and not path.is_absolute() else path

@@ -335,6 +335,12 @@ def interruptible(*, children: bool = False, defer: DeferredStop | None = None):
         yield
         return
     fired = []
+    in_hook = [False]
+
+    def again(signum):  # the signal once more, 10 ms from now (from a timer thread; handled in this one)
+        t = threading.Timer(0.01, os.kill, (os.getpid(), signum))
+        t.daemon = True
+        t.start()
 
     def handler(signum, frame):
         if defer is not None and defer.armed and defer.signum is None:
@@ -342,6 +348,9 @@ def interruptible(*, children: bool = False, defer: DeferredStop | None = None):
             return
         if defer is not None and defer.signum is not None:
             defer.abort = signum  # a second signal: nothing is written
+        if in_hook[0]:  # inside the unraisable hook below: what is raised here would be printed and lost
+            again(signum)
+            return
         if fired:
             return
         fired.append(signum)
@@ -352,10 +361,15 @@ def interruptible(*, children: bool = False, defer: DeferredStop | None = None):
     def unraisable(u):
         # the handler ran inside a finaliser or a weakref callback, where Python swallows (and prints)
         # what it raises: the interrupt would be lost and later signals ignored.  Say nothing, forget
-        # that it fired and deliver the signal again (the handler runs at the next instruction).
+        # that it fired and deliver the signal again shortly (after this hook has returned: a signal
+        # handled inside the hook is itself sent again, never raised here).
         if isinstance(u.exc_value, Interrupted):
-            fired.clear()
-            os.kill(os.getpid(), u.exc_value.signum)
+            in_hook[0] = True
+            try:
+                fired.clear()
+                again(u.exc_value.signum)
+            finally:
+                in_hook[0] = False
             return
         hook(u)
 

@@ -417,7 +417,8 @@ def read_timeseries(path):
                         fixup_resolves=int(inf.get("fixup_resolves", 0)),
                         completed=bool(a["completed"]), message=str(inf["message"]))
         return TimeSeriesResult(case, grid, times, F, f, moments, probes, history, pick("balance_"), info,
-                                pick("time_"), float(a["peak_memory_mb"]), str(a["fpsolve_version"]),
+                                {k: v for k, v in pick("time_").items() if k not in ("unit", "unit_in_code")},
+                                float(a["peak_memory_mb"]), str(a["fpsolve_version"]),
                                 stored_summary=str(a.get("summary", "")), stepped=stepped,
                                 t_reached=float(a["t_reached"]) if "t_reached" in a else None)
 

@@ -155,6 +155,9 @@ def initial_state(case: Case, problem: Problem) -> np.ndarray:
 
         path = case.initial_path()
         r = read_result(path)
+        if getattr(r, "kind", "") == "timeseries":
+            raise CaseError(f"{case.origin}: [time] initial = {tm.initial!r}: {path} is a physical-time series; "
+                            f"allowed: a steady result file (fpsolve run of the case without [time], or fpsolve.solve)")
         g = problem.grid
         same = r.grid.shape == g.shape and all(np.allclose(getattr(r.grid, n), getattr(g, n), rtol=1e-12, atol=0)
                                                for n in ("mu_edges", "p_edges") + (() if g.homogeneous else ("z_edges",)))

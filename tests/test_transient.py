@@ -116,6 +116,11 @@ def test_file_round_trip_and_xarray(burst_run, tmp_path):
         np.testing.assert_array_equal(ds[name].values, mem[name].values)
         assert "units" in ds[name].attrs
     assert ds["F"].dims == ("time", "z", "p")
+    # a series read back converts too (seen: ValueError, the file's time_unit attribute taken as a timing)
+    again = back.to_xarray()
+    for name in ("F", "probe_delta", "step_dt"):
+        np.testing.assert_array_equal(again[name].values, mem[name].values)
+    assert again.attrs["time_unit"] == ds.attrs["time_unit"]
     ds.close()
 
 
@@ -362,3 +367,29 @@ def test_plain_dp_warnings_of_a_time_run_are_one_line(caplog):
         run_transient(load_case("nearby_source_burst", NEARBY_QUICK))
     lines = [r.getMessage() for r in caplog.records if "dF/dp" in r.getMessage()]
     assert len(lines) == 1 and "of 13 outputs" in lines[0] and "t = 300 yr" in lines[0], lines
+
+
+def test_initial_file_kind_and_folder(tmp_path, monkeypatch):
+    """`initial = "steady:FILE"`: a time series there is one line naming it (was: a numpy broadcast
+    error); a relative FILE of a bundled case of the installed package is taken from the current
+    folder (was: the package's folder, where a user's file never is), of a user's case from its folder."""
+    from pathlib import Path
+
+    import fpsolve.case as case_module
+
+    over = ["grid.z_cells=20", "grid.mu_cells=8", "time.end=1.0", "time.output_times=[1.0]"]
+    series = run_transient(load_case("burst_slab", over))
+    write_timeseries(series, tmp_path / "series.h5")
+    case = load_case("burst_slab", over + ["time.profile=constant", f"time.initial='steady:{tmp_path / 'series.h5'}'"])
+    with pytest.raises(CaseError, match="is a physical-time series; allowed: a steady result file"):
+        run_transient(case)
+    fpsolve.write(fpsolve.solve(load_case("burst_slab", over)), tmp_path / "st.h5")
+    monkeypatch.chdir(tmp_path)
+    text = Path(load_case("burst_slab").origin).read_text()
+    installed = Path(case_module.__file__).resolve().parent / "cases" / "burst_slab.toml"
+    as_bundled = fpsolve.parse_case(text, str(installed), ["time.initial='steady:st.h5'"])
+    assert as_bundled.initial_path() == Path("st.h5")
+    mine = fpsolve.parse_case(text, str(tmp_path / "mine.toml"), ["time.initial='steady:st.h5'"])
+    assert mine.initial_path() == tmp_path / "st.h5"
+    assert run_transient(fpsolve.parse_case(text, str(installed), over + ["time.profile=constant",
+                                                                          "time.initial='steady:st.h5'"])).trustworthy
