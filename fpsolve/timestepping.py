@@ -307,7 +307,7 @@ def integrate(A, mass, source: Callable, y0, t0: float, t_end: float, *, options
         if pending is not None:
             A = sp.csr_matrix(pending)
             cache.clear()
-        if callback is not None and callback(state):
+        if callback is not None and callback(state) and t_end - t > tiny:  # a stop on the last step: completed
             info.wall_s = _time.perf_counter() - wall0
             info.message = f"stopped at t = {t:.6g} after {state.step} steps"
             return state, info

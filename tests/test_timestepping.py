@@ -172,3 +172,17 @@ def test_factorisations_are_reused():
     A, m, src = _diag_problem(np.array([1.0, 10.0]), np.array([1.0, 1.0]))
     st, info = integrate(A, m, src, np.zeros(2), 0.0, 1.0, options=TRBDF2(fixed_step=0.01))
     assert st.step == 100 and info.factorizations == 1
+
+
+def test_a_stop_asked_on_the_last_step_is_a_completed_run():
+    """A callback asking to stop at the step that reaches t_end (e.g. a signal during the last step of a
+    --keep-partial run) ends a complete integration: it was reported "not completed" and written as
+    partial."""
+    A, m, vel = _conservative_chain(seed=3)
+    n = m.size
+    src = lambda t, side: np.ones(n)  # noqa: E731
+    opt = TRBDF2(fixed_step=0.5)
+    st, info = integrate(A, m, src, np.zeros(n), 0.0, 2.0, options=opt, callback=lambda s: s.step == 4)
+    assert info.completed and st.step == 4 and st.t == 2.0
+    st, info = integrate(A, m, src, np.zeros(n), 0.0, 2.0, options=opt, callback=lambda s: s.step == 3)
+    assert not info.completed and st.step == 3
