@@ -511,6 +511,10 @@ class Case:
             return np.asarray(p, dtype=float) / self.physical_setup().momentum_unit_tev
         return np.asarray(p, dtype=float)
 
+    def time_unit(self) -> tuple[str, float]:
+        """The case's time unit: ``(name, L/c per unit)``, ("yr", ...) for physical cases, else ("L/c", 1)."""
+        return ("yr", float(self.time(1.0))) if self.system == "physical" else ("L/c", 1.0)
+
     def time(self, t):
         """A time of the case in code units (yr -> L/c for physical cases); inf and None stay."""
         if t is None or not np.isfinite(t):

@@ -80,6 +80,15 @@ def physical_scales(case):
     return 1.0 / float(case.length(1.0)), 1.0 / float(case.momentum(1.0))
 
 
+def probe_label(case, z, p) -> str:
+    """``z = 0 pc, p = 10 TeV/c`` (physical cases) or ``z = 0.3 L, p = 0.99995 m c``; no z when it is
+    NaN (a homogeneous problem).  The one label of a probe in summaries and figures."""
+    scales = physical_scales(case)
+    (zs, ps), (zu, pu) = (scales, ("pc", "TeV/c")) if scales is not None else ((1.0, 1.0), ("L", "m c"))
+    text = f"p = {p * ps:.6g} {pu}"
+    return text if not np.isfinite(z) else f"z = {z * zs:.6g} {zu}, {text}"
+
+
 def _attrs(name, doc=None):
     units, long_name = UNITS[name]
     out = {"units": units, "long_name": long_name}

@@ -1,8 +1,8 @@
 """Figures of a physical-time run (:class:`fpsolve.transient.TimeSeriesResult`, from a run or a file).
 
 * ``F(z, t)``: the isotropic part (Eq. 5) at the first probe's momentum on (z, time) — log colour
-  scale over ``DECADES`` decades below the maximum, cells with ``F <= 0`` (the DG-1 undershoot at a
-  front) or NaN in grey, the probes' positions dashed;
+  scale over ``DECADES`` decades below the maximum, cells with ``F < -10^-DECADES max F`` (the DG-1
+  undershoot at a front, not round-off) or NaN in grey, the probes' positions dashed;
 * ``g(mu)/F`` at each probe (one panel per probe, titled by its z and p) at up to five output times
   (colour), kinetic (points) and Eq. (7) with the kinetic gradients (lines);
 * ``|delta(t)|`` at each probe: kinetic Eq. (11) (points and solid line) against the diffusion
@@ -60,11 +60,10 @@ def _units(r):
 
 
 def probe_label(r, pr) -> str:
-    """``z = 0 pc, p = 10 TeV/c`` (physical) or ``z = 0.3 L, p = 1 m c`` (code units); no z for a
-    homogeneous problem."""
-    u = _units(r)
-    p = f"p = {u.p(pr.p):.4g} {u.p_unit}"
-    return p if not np.isfinite(pr.z) else f"z = {u.z(pr.z):.4g} {u.z_unit}, {p}"
+    """The probe's label (:func:`fpsolve.dataset.probe_label`, as in the summary)."""
+    from .dataset import probe_label as label
+
+    return label(r.case, pr.z, pr.p)
 
 
 def _times(r):
@@ -223,8 +222,9 @@ def figure_delta(r):
     return fig
 
 
-def _mark_partial(r, fig):
-    """A partial run (interrupted, ``--keep-partial``) or a flagged one says so above its figures."""
+def _banner(r, fig):
+    """A partial run (interrupted, ``--keep-partial``) or a flagged one says so above its figures
+    (:meth:`~fpsolve.timeseries.TimeSeriesResult.flags`)."""
     if getattr(r, "partial", False):
         fig.suptitle(r.stop_text(counts=False), fontsize=9, color="C3")
     elif not r.trustworthy:
@@ -233,15 +233,15 @@ def _mark_partial(r, fig):
 
 
 def plot_F_zt(r, path):
-    return _save(_plt(), _mark_partial(r, figure_F_zt(r)), path)
+    return _save(_plt(), _banner(r, figure_F_zt(r)), path)
 
 
 def plot_g_probes(r, path):
-    return _save(_plt(), _mark_partial(r, figure_g_probes(r)), path)
+    return _save(_plt(), _banner(r, figure_g_probes(r)), path)
 
 
 def plot_delta(r, path):
-    return _save(_plt(), _mark_partial(r, figure_delta(r)), path)
+    return _save(_plt(), _banner(r, figure_delta(r)), path)
 
 
 #: the file name suffix of each time-series figure (``fpsolve plot --what`` names -> STEM_<suffix>.png)

@@ -36,7 +36,7 @@ import h5py
 import numpy as np
 
 from ._version import __version__
-from .dataset import Description, Variable, internal, output
+from .dataset import Description, Variable, internal, output, probe_label
 from .timestepping import TimeInfo, TimeState
 
 __all__ = ["TimeSeriesResult", "ProbeSeries", "TimeSeriesFormatError", "describe_timeseries", "to_xarray",
@@ -106,7 +106,7 @@ class TimeSeriesResult:
     @property
     def time_unit(self) -> tuple[str, float]:
         """(name, code units per case unit): ("yr", L/c per yr) for physical cases, else ("L/c", 1)."""
-        return ("yr", float(self.case.time(1.0))) if self.case.system == "physical" else ("L/c", 1.0)
+        return self.case.time_unit()
 
     @property
     def t_end(self) -> float:
@@ -473,13 +473,7 @@ def summary_text(r: TimeSeriesResult) -> str:
                      + (f"   ** it changed means beyond the step's tolerance at {r.limiter_acted} steps: the "
                         "undershoot of an unresolved front, not vouched for (refine z) **" if r.limiter_acted else ""))
     for pr in r.probes:
-        where = "" if not np.isfinite(pr.z) else f"z = {pr.z:.6g}, "
-        if r.case.system == "physical":
-            ptxt = f"p = {pr.p / float(r.case.momentum(1.0)):.4g} TeV/c"
-            where = "" if not np.isfinite(pr.z) else f"z = {pr.z / float(r.case.length(1.0)):.6g} pc, "
-        else:
-            ptxt = f"p = {pr.p:.6g} m c"
-        lines.append(f"  probe {where}{ptxt}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
+        lines.append(f"  probe {probe_label(r.case, pr.z, pr.p)}:      t [{unit}]          F     delta  delta_DA(Eq.7)  "
                      f"amplitude (Eq. 38: {pr.amplitude_eq38:.4g}; nan: F below 100 atol, not resolved)")
         idx = sorted(set(np.linspace(0, r.times.size - 1, min(6, r.times.size)).astype(int)))
         for i in idx:

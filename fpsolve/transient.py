@@ -197,9 +197,7 @@ def transported_range(grid, y, stepped=None) -> tuple[float, float]:
 
         amin, amax, tmin, tmax, _ = dg_ranges(f, np.ascontiguousarray(grid.mu > 0))
         return float(min(amin, tmin)), float(max(amax, tmax))
-    a, b = f[..., 0], f[..., 1]
-    if stepped is not None:
-        b = np.where(stepped, 0.0, b)
+    a, b = f[..., 0], np.where(stepped, 0.0, f[..., 1])  # the fix-up's stepped cells transport their mean
     out = np.where(grid.mu > 0, a + b, a - b)
     return float(min(a.min(), out.min())), float(max(a.max(), out.max()))
 
@@ -265,12 +263,11 @@ class _PlainDp(logging.Filter):
     def __init__(self):
         super().__init__()
         self.t = 0.0
-        self.hits = []  # (t, message)
+        self.hits = []  # the output times (code units) that fell back
 
     def filter(self, record):
-        msg = record.getMessage()
-        if msg.startswith("dF/dp:"):
-            self.hits.append((self.t, msg))
+        if record.getMessage().startswith("dF/dp:"):
+            self.hits.append(self.t)
             return False
         return True
 
@@ -283,8 +280,8 @@ class _PlainDp(logging.Filter):
     def report(self, case, n_out):
         if not self.hits:
             return
-        t = self.hits[0][0]
-        when = f"t = {t / float(case.time(1.0)):.4g} yr" if case.system == "physical" else f"t = {t:.4g} L/c"
+        unit, per = case.time_unit()
+        when = f"t = {self.hits[0] / per:.4g} {unit}"
         logging.getLogger(__name__).warning(
             "dF/dp: F <= 0 in the log-space stencil at %d of %d outputs (F = 0 ahead of a front; the first at "
             "%s): plain differences in p used there", len(self.hits), n_out, when)
@@ -647,7 +644,7 @@ def run_cli(args, case) -> int:
     stop_after = getattr(args, "stop_after_steps", 0)  # tests: simulate an interrupted run
     keep = getattr(args, "keep_partial", False)
     stop = getattr(args, "deferred_stop", None)  # --keep-partial: a signal stops at the end of the step
-    unit, per = ("yr", float(case.time(1.0))) if case.system == "physical" else ("L/c", 1.0)
+    unit, per = case.time_unit()
 
     bar = None
     if not getattr(args, "quiet", False) and (getattr(args, "progress", False) or sys.stdout.isatty()):

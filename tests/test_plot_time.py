@@ -118,12 +118,12 @@ def test_log_time_axis_drops_nonpositive_times(tmp_path):
 
 
 def test_partial_run_says_so_above_its_figures():
-    from fpsolve.plot_time import _mark_partial
+    from fpsolve.plot_time import _banner
 
     r = synthetic("nearby_source_burst", NEARBY, [300.0, 1e3, 1e4])
-    assert _mark_partial(r, figure_delta(r))._suptitle is None  # a completed run: no banner
+    assert _banner(r, figure_delta(r))._suptitle is None  # a completed run: no banner
     r.info.completed, r.t_reached = False, float(r.case.time(2e4))
-    fig = _mark_partial(r, figure_delta(r))
+    fig = _banner(r, figure_delta(r))
     assert fig._suptitle.get_text() == "PARTIAL: stopped at t = 20000 yr of end 300000 yr"
 
 
@@ -155,15 +155,15 @@ def test_flagged_run_says_so_above_its_figures():
     """A run that is not vouched for carries NOT TRUSTWORTHY and its first flags above each figure (a
     kinetic |delta| of 2.95 was drawn above the superluminal line with no mark); a trustworthy one
     carries nothing."""
-    from fpsolve.plot_time import _mark_partial
+    from fpsolve.plot_time import _banner
 
     r = synthetic("nearby_source_burst", NEARBY, [300.0, 1e3, 1e4])
     r.balance["relative"] = 1.0  # a balance that does not close: not vouched for
-    fig = _mark_partial(r, figure_delta(r))
+    fig = _banner(r, figure_delta(r))
     assert fig._suptitle is not None and fig._suptitle.get_text().startswith("NOT TRUSTWORTHY: balance not closed")
     r.balance["relative"] = 0.0
     assert r.trustworthy
-    fig = _mark_partial(r, figure_delta(r))
+    fig = _banner(r, figure_delta(r))
     assert fig._suptitle is None
 
 
