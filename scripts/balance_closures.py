@@ -3,7 +3,7 @@
 Prints, per run: method, closure, the flux-form round-off bound (what balance_closed uses) and
 the stored matrix's bound.  Usage:  python scripts/balance_closures.py
 """
-import sys, time
+import time
 import fpsolve
 from fpsolve.run import solve
 runs = [("slab_streaming", []), ("slab_streaming", ["turbulence.mean_free_path=1e-4", "grid.z_cells=100"]),

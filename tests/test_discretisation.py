@@ -7,7 +7,7 @@ from scipy.integrate import quad
 from fpsolve.face_coefficients import discrete_kappa_zz, face_coefficients
 from fpsolve.grid import Grid, graded_mu_edges, log_edges, uniform_edges
 from fpsolve.problem import Physics, Source, build_problem
-from fpsolve.physics import SlabAlfven, pitch_integrals, streaming_amplitude_closed, streaming_shape_closed
+from fpsolve.physics import SlabAlfven, pitch_integrals, streaming_amplitude_closed
 from fpsolve.reference import milne_length
 from fpsolve.result import balance_closed, particle_balance, streaming_coefficient
 from fpsolve.solvers import solve_steady

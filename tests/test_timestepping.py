@@ -4,7 +4,6 @@ Every reference here is closed-form (exponentials of a diagonal or 2x2 system), 
 the integrator; the tolerances follow from the requested rtol/atol or from the observed order.
 """
 import numpy as np
-import pytest
 import scipy.sparse as sp
 from scipy.linalg import expm
 
